@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Aurora Router needs on a fresh Debian
+# machine with rustup: Rust components and targets, the aarch64 cross
+# toolchain and qemu (to run the tests as aarch64), libclang (bindgen check).
+# Idempotent: skips what is already there.
+set -euo pipefail
+
+rustup component add rustfmt clippy >/dev/null
+rustup target add aarch64-unknown-linux-gnu aarch64-linux-android aarch64-apple-ios >/dev/null
+
+need=()
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+[ -d /usr/aarch64-linux-gnu/include ] || need+=(libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+echo "setup: ok"

@@ -1,0 +1,64 @@
+//! `aurora`: build router profiles, route prompts, check the setup.
+
+mod embedding_args;
+mod progress;
+mod profile_cmd;
+mod setup_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Any command's failure: printed as one line on stderr.
+pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Parser)]
+#[command(name = "aurora", version, about = "On-device LLM routing: build router profiles, route prompts, check the setup")]
+struct Cli {
+    /// Worker threads for embedding and clustering (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print which Cactus backend is linked, its embedding dimension and the target.
+    Doctor(setup_cmd::DoctorArgs),
+    /// Embed one text and print the vector.
+    Embed(setup_cmd::EmbedArgs),
+    /// Build or edit router profiles.
+    #[command(subcommand)]
+    Profile(profile_cmd::ProfileCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("error: --threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+            eprintln!("error: cannot start {n} threads: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let result = match cli.command {
+        Command::Doctor(a) => setup_cmd::doctor(a),
+        Command::Embed(a) => setup_cmd::embed(a),
+        Command::Profile(c) => profile_cmd::run(c, cli.quiet),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! `aurora profile build`: the SDK's main job.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use aurora_router::cluster::sweep::Sweep;
+use aurora_router::dataset::LabelledSet;
+use aurora_router::profile::ProfileBuilder;
+use clap::{Args, Subcommand};
+
+use crate::embedding_args::EmbeddingArgs;
+use crate::{progress, CliResult};
+
+/// `aurora profile …`
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// Embed a labelled prompt set, sweep KMeans and HDBSCAN, write a profile.
+    Build(BuildArgs),
+}
+
+/// Flags of `aurora profile build`.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Prompts, JSON Lines: one {"id", "text", …} object per line.
+    #[arg(long)]
+    prompts: PathBuf,
+    /// Per-model correctness, CSV with header id,<model>,…
+    #[arg(long)]
+    results: PathBuf,
+    /// Models, JSON list of {"name", "cost", …}.
+    #[arg(long)]
+    models: PathBuf,
+    #[command(flatten)]
+    embedding: EmbeddingArgs,
+    /// Output profile path.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Smallest K of the KMeans sweep.
+    #[arg(long, default_value_t = 5)]
+    k_min: usize,
+    /// Largest K of the KMeans sweep.
+    #[arg(long, default_value_t = 15)]
+    k_max: usize,
+    /// HDBSCAN min_cluster_size grid (comma-separated; empty disables HDBSCAN).
+    #[arg(long, value_delimiter = ',', default_value = "20,30,50")]
+    min_cluster_sizes: Vec<usize>,
+    /// HDBSCAN min_samples grid (`hdbscan` library convention: the point itself is not counted).
+    #[arg(long, value_delimiter = ',', default_value = "5,10,15")]
+    min_samples: Vec<usize>,
+    /// Skip HDBSCAN.
+    #[arg(long)]
+    no_hdbscan: bool,
+    /// KMeans restarts per K.
+    #[arg(long, default_value_t = 3)]
+    kmeans_runs: usize,
+    /// Silhouette is exact up to this many points, else a seeded sample of this size.
+    #[arg(long, default_value_t = 10_000)]
+    silhouette_sample: usize,
+    /// Shrinkage pseudo-count (default: chosen by cross-validation).
+    #[arg(long)]
+    pseudo_count: Option<f64>,
+    /// Seed: the same inputs and seed give a byte-identical profile.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Record the build time in the profile (breaks byte-identical rebuilds).
+    #[arg(long)]
+    stamp: bool,
+    /// Print every candidate's scores.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// Runs a `profile` subcommand.
+pub fn run(cmd: ProfileCommand, quiet: bool) -> CliResult {
+    match cmd {
+        ProfileCommand::Build(a) => build(a, quiet),
+    }
+}
+
+fn build(a: BuildArgs, quiet: bool) -> CliResult {
+    let t0 = Instant::now();
+    let set = LabelledSet::load(&a.prompts, &a.results, &a.models)?;
+    let texts: Vec<&str> = set.prompts.iter().map(|p| p.text.as_str()).collect();
+    let emb = a.embedding.embed_all(&texts, quiet)?;
+    let (mcs, ms) = if a.no_hdbscan {
+        (vec![], vec![])
+    } else {
+        (a.min_cluster_sizes.clone(), a.min_samples.clone())
+    };
+    let sweep = Sweep::params()
+        .k_range(a.k_min, a.k_max)
+        .hdbscan_grid(mcs, ms)
+        .seed(a.seed)
+        .kmeans_runs(a.kmeans_runs)
+        .silhouette_max_exact(a.silhouette_sample)
+        .check()?;
+    let pb = progress::bar(sweep.candidate_count() as u64, "clustering", quiet);
+    let params = ProfileBuilder::params(sweep)
+        .pseudo_count(a.pseudo_count)
+        .created_at(a.stamp.then(now_rfc3339))
+        .check()?;
+    let tick = |done: usize, _total: usize, label: &str| {
+        pb.set_position(done as u64);
+        pb.set_message(label.to_string());
+    };
+    let built = params.build(&set, emb.matrix.view(), emb.matrix.model_id(), emb.is_mock, &tick)?;
+    pb.finish_and_clear();
+    built.profile.write(&a.out)?;
+    let p = &built.profile;
+    let md = &p.metadata;
+    if a.verbose {
+        for c in &built.sweep.candidates {
+            let score = c.silhouette.map(|s| format!("{s:.4}")).unwrap_or_else(|| "-".into());
+            let why = c.rejected.as_deref().unwrap_or("");
+            eprintln!(
+                "  {:<45} clusters={:<3} noise={:>5.1}% silhouette={score:<8} {why}",
+                c.params.to_string(),
+                c.n_clusters,
+                c.noise_fraction * 100.0
+            );
+        }
+    }
+    println!(
+        "wrote {} ({} bytes): {} clusters by {} {} (silhouette {:.4}), {} models, {} prompts, embeddings {}{} d={}, pseudo-count {}, {:.1}s",
+        a.out.display(),
+        std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0),
+        md.n_clusters,
+        md.clustering_algorithm,
+        md.params,
+        md.silhouette_score.unwrap_or(f64::NAN),
+        p.models.len(),
+        set.prompts.len(),
+        md.embedding_model,
+        if md.is_mock { " (mock)" } else { "" },
+        md.feature_dim,
+        md.shrinkage.as_ref().map(|s| s.pseudo_count).unwrap_or(0.0),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The current UTC time as RFC 3339 (seconds).
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}

@@ -1,0 +1,168 @@
+//! Spherical KMeans: linfa's KMeans (k-means++ init, seeded) on L2-normalised
+//! rows, with centroids re-normalised to the unit sphere.
+
+use linfa::traits::Fit;
+use linfa::DatasetBase;
+use linfa_clustering::{KMeans, KMeansInit};
+use ndarray::{Array2, ArrayView2};
+use rand_xoshiro::rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+
+use super::ClusterError;
+
+/// Parameters of spherical KMeans, unchecked (builder).
+///
+/// ```
+/// use aurora_router::cluster::kmeans::SphericalKMeans;
+/// let p = SphericalKMeans::params(8).seed(7).n_runs(2).check().unwrap();
+/// assert_eq!(p.k(), 8);
+/// assert!(SphericalKMeans::params(0).check().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SphericalKMeansParams {
+    k: usize,
+    seed: u64,
+    n_runs: usize,
+    max_iterations: u64,
+    tolerance: f32,
+}
+
+/// Checked parameters of spherical KMeans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SphericalKMeansValidParams(SphericalKMeansParams);
+
+/// Spherical KMeans (namespace for [`SphericalKMeans::params`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SphericalKMeans;
+
+impl SphericalKMeans {
+    /// Default parameters for `k` clusters: seed 42, 3 runs, 300 iterations.
+    pub fn params(k: usize) -> SphericalKMeansParams {
+        SphericalKMeansParams {
+            k,
+            seed: 42,
+            n_runs: 3,
+            max_iterations: 300,
+            tolerance: 1e-4,
+        }
+    }
+}
+
+impl SphericalKMeansParams {
+    /// Seed of the k-means++ initialisation.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Number of restarts; the run with the lowest inertia is kept.
+    pub fn n_runs(mut self, n_runs: usize) -> Self {
+        self.n_runs = n_runs;
+        self
+    }
+    /// Maximum Lloyd iterations per run.
+    pub fn max_iterations(mut self, n: u64) -> Self {
+        self.max_iterations = n;
+        self
+    }
+    /// Convergence tolerance on centroid movement.
+    pub fn tolerance(mut self, t: f32) -> Self {
+        self.tolerance = t;
+        self
+    }
+    /// Validates the parameters.
+    pub fn check(self) -> Result<SphericalKMeansValidParams, ClusterError> {
+        if self.k < 1 {
+            return Err(ClusterError::InvalidParam {
+                name: "k",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.n_runs < 1 {
+            return Err(ClusterError::InvalidParam {
+                name: "n_runs",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.max_iterations < 1 {
+            return Err(ClusterError::InvalidParam {
+                name: "max_iterations",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if !(self.tolerance > 0.0 && self.tolerance.is_finite()) {
+            return Err(ClusterError::InvalidParam {
+                name: "tolerance",
+                reason: format!("must be a positive number, got {}", self.tolerance),
+            });
+        }
+        Ok(SphericalKMeansValidParams(self))
+    }
+}
+
+/// A fitted spherical KMeans.
+#[derive(Debug, Clone)]
+pub struct SphericalKMeansFit {
+    /// Cluster of each row.
+    pub labels: Vec<usize>,
+    /// `k × d` unit-norm centroids.
+    pub centroids: Array2<f32>,
+}
+
+impl SphericalKMeansValidParams {
+    /// Number of clusters.
+    pub fn k(&self) -> usize {
+        self.0.k
+    }
+    /// Seed.
+    pub fn seed(&self) -> u64 {
+        self.0.seed
+    }
+
+    /// Clusters the rows of `x` (which should be L2-normalised).
+    pub fn fit(&self, x: ArrayView2<'_, f32>) -> Result<SphericalKMeansFit, ClusterError> {
+        let p = &self.0;
+        if x.nrows() < p.k {
+            return Err(ClusterError::Data(format!(
+                "{} points cannot form {} clusters",
+                x.nrows(),
+                p.k
+            )));
+        }
+        let data = DatasetBase::from(x.to_owned());
+        let rng = Xoshiro256Plus::seed_from_u64(p.seed);
+        let model = KMeans::params_with_rng(p.k, rng)
+            .init_method(KMeansInit::KMeansPlusPlus)
+            .n_runs(p.n_runs)
+            .max_n_iterations(p.max_iterations)
+            .tolerance(p.tolerance)
+            .fit(&data)
+            .map_err(|e| ClusterError::Data(format!("KMeans failed: {e}")))?;
+        let mut centroids = model.centroids().to_owned();
+        for mut row in centroids.rows_mut() {
+            let norm = row.dot(&row).sqrt();
+            if norm > 0.0 {
+                row.mapv_inplace(|v| v / norm);
+            }
+        }
+        // Assign by cosine to the re-normalised centroids (the spherical view).
+        let labels = assign_nearest(x, centroids.view());
+        Ok(SphericalKMeansFit { labels, centroids })
+    }
+}
+
+/// Index of the most similar (largest dot product) centroid for each row.
+pub fn assign_nearest(x: ArrayView2<'_, f32>, centroids: ArrayView2<'_, f32>) -> Vec<usize> {
+    let sims = x.dot(&centroids.t());
+    sims.rows()
+        .into_iter()
+        .map(|r| {
+            let mut best = 0;
+            for (j, &s) in r.iter().enumerate() {
+                if s > r[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}

@@ -1,0 +1,31 @@
+//! Clustering of L2-normalised embeddings with cosine distance.
+//!
+//! The profile builder sweeps spherical KMeans over a range of K and HDBSCAN
+//! over a parameter grid, scores every candidate by mean cosine silhouette
+//! and keeps the best. All candidates share one [`DistanceMatrix`], computed
+//! once, which is what makes the sweep fast.
+
+pub mod distance;
+pub mod hdbscan;
+pub mod kmeans;
+pub mod silhouette;
+pub mod sweep;
+
+pub use distance::DistanceMatrix;
+pub use hdbscan::{Hdbscan, HdbscanParams, HdbscanValidParams};
+
+/// Errors of the clustering layer.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ClusterError {
+    /// A parameter is out of its valid range.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParam {
+        /// The parameter's name.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The data cannot be clustered as asked.
+    #[error("cannot cluster: {0}")]
+    Data(String),
+}

@@ -1,0 +1,188 @@
+//! Embeddings computed elsewhere and stored as a NumPy `.npy` matrix.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::ArrayView2;
+
+use super::{check_finite, EmbedError};
+
+/// A matrix of precomputed embeddings, row `i` embedding prompt line `i`.
+///
+/// Loaded from a 2-D, C-order `.npy` file of little-endian float16 (`<f2`)
+/// or float32 (`<f4`); every value must be finite. Rows are kept as given
+/// (normalise them with [`normalize_rows`](Self::normalize_rows)).
+///
+/// ```no_run
+/// use aurora_router::embed::PrecomputedEmbeddings;
+/// let e = PrecomputedEmbeddings::load("embeddings.npy", "all-MiniLM-L6-v2")?;
+/// e.check_rows(8315)?;
+/// println!("{} × {}", e.rows(), e.dim());
+/// # Ok::<(), aurora_router::embed::EmbedError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct PrecomputedEmbeddings {
+    path: PathBuf,
+    model_id: String,
+    rows: usize,
+    dim: usize,
+    data: Vec<f32>,
+}
+
+impl PrecomputedEmbeddings {
+    /// Loads a `.npy` file. `model_id` names the model that produced the
+    /// vectors (recorded in profiles; `"precomputed"` when unknown).
+    pub fn load(path: impl AsRef<Path>, model_id: &str) -> Result<Self, EmbedError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| npy_err(path, format!("cannot read: {e}")))?;
+        Self::from_npy_bytes(&bytes, path, model_id)
+    }
+
+    /// Parses `.npy` bytes; `path` is only used in error messages.
+    pub fn from_npy_bytes(bytes: &[u8], path: &Path, model_id: &str) -> Result<Self, EmbedError> {
+        let npy = npyz::NpyFile::new(bytes)
+            .map_err(|e| npy_err(path, format!("not a valid .npy file: {e}")))?;
+        let shape = npy.shape().to_vec();
+        if shape.len() != 2 {
+            return Err(npy_err(
+                path,
+                format!("expected a 2-D matrix (rows × dim), got shape {shape:?}"),
+            ));
+        }
+        if npy.order() != npyz::Order::C {
+            return Err(npy_err(path, "expected C (row-major) order, got Fortran order".into()));
+        }
+        let (rows, dim) = (shape[0] as usize, shape[1] as usize);
+        if rows == 0 || dim == 0 {
+            return Err(npy_err(path, format!("empty matrix of shape {shape:?}")));
+        }
+        let descr = match npy.dtype() {
+            npyz::DType::Plain(t) => t.to_string(),
+            other => format!("{other:?}"),
+        };
+        let data: Vec<f32> = match descr.as_str() {
+            "<f4" => npy
+                .into_vec::<f32>()
+                .map_err(|e| npy_err(path, format!("cannot read float32 data: {e}")))?,
+            "<f2" => npy
+                .into_vec::<half::f16>()
+                .map_err(|e| npy_err(path, format!("cannot read float16 data: {e}")))?
+                .into_iter()
+                .map(f32::from)
+                .collect(),
+            other => {
+                return Err(npy_err(
+                    path,
+                    format!("unsupported dtype {other}: expected little-endian float16 (<f2) or float32 (<f4)"),
+                ))
+            }
+        };
+        if data.len() != rows * dim {
+            return Err(npy_err(
+                path,
+                format!("truncated: {} values for shape [{rows}, {dim}]", data.len()),
+            ));
+        }
+        let name = path.display().to_string();
+        for (r, row) in data.chunks_exact(dim).enumerate() {
+            check_finite(&name, r, row)?;
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            model_id: model_id.to_string(),
+            rows,
+            dim,
+            data,
+        })
+    }
+
+    /// Builds from an in-memory row-major matrix (checked like a file).
+    pub fn from_rows(
+        data: Vec<f32>,
+        dim: usize,
+        model_id: &str,
+        source_name: &str,
+    ) -> Result<Self, EmbedError> {
+        let path = PathBuf::from(source_name);
+        if dim == 0 || data.is_empty() || data.len() % dim != 0 {
+            return Err(npy_err(
+                &path,
+                format!("{} values do not form rows of dimension {dim}", data.len()),
+            ));
+        }
+        for (r, row) in data.chunks_exact(dim).enumerate() {
+            check_finite(source_name, r, row)?;
+        }
+        Ok(Self {
+            rows: data.len() / dim,
+            path,
+            model_id: model_id.to_string(),
+            dim,
+            data,
+        })
+    }
+
+    /// Fails unless there is exactly one row per prompt.
+    pub fn check_rows(&self, prompts: usize) -> Result<(), EmbedError> {
+        if self.rows != prompts {
+            return Err(EmbedError::RowCount {
+                path: self.path.clone(),
+                expected: prompts,
+                got: self.rows,
+            });
+        }
+        Ok(())
+    }
+
+    /// L2-normalises every row; a zero row is an error naming it.
+    pub fn normalize_rows(&mut self) -> Result<(), EmbedError> {
+        for (r, row) in self.data.chunks_exact_mut(self.dim).enumerate() {
+            if super::l2_normalize(row) == 0.0 {
+                return Err(npy_err(&self.path, format!("row {r} is a zero vector")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Dimension of each row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The model that produced the vectors.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> Result<&[f32], EmbedError> {
+        if i >= self.rows {
+            return Err(EmbedError::RowOutOfRange {
+                row: i,
+                rows: self.rows,
+            });
+        }
+        Ok(&self.data[i * self.dim..(i + 1) * self.dim])
+    }
+
+    /// The whole matrix as an `rows × dim` view.
+    pub fn view(&self) -> ArrayView2<'_, f32> {
+        ArrayView2::from_shape((self.rows, self.dim), &self.data).expect("shape checked on load")
+    }
+
+    /// The row-major data.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+}
+
+fn npy_err(path: &Path, reason: String) -> EmbedError {
+    EmbedError::Npy {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
