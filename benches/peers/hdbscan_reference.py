@@ -14,11 +14,13 @@ counts, noise fractions and seconds go to one JSON file.
 
 Usage (from the repository root):
 
-    python3 benches/peers/hdbscan_reference.py                    # full grid
-    python3 benches/peers/hdbscan_reference.py --out ref.json \\
-        --mcs 20,30,50 --ms 5,10,15
-    # compare with the labels the Rust side wrote (ARI via scikit-learn):
-    python3 benches/peers/hdbscan_reference.py --compare rust.json --out ref.json
+    # 1. reference labels for the default grid -> target/peers/hdbscan_reference.json
+    python3 benches/peers/hdbscan_reference.py [--stable-ties]
+    # 2. our labels and timings -> target/peers/hdbscan_rust.json (the test
+    #    also checks ARI >= 0.99 against step 1's file)
+    cargo test --release --test hdbscan_reference -- --ignored --nocapture
+    # 3. the ARI / clusters / noise / seconds table (ARI via scikit-learn)
+    python3 benches/peers/hdbscan_reference.py --compare target/peers/hdbscan_rust.json
 
 Options for diagnostics and fixtures:
 
@@ -210,11 +212,13 @@ def compare(args):
     ref = json.loads(Path(args.out).read_text())
     ours = json.loads(Path(args.compare).read_text())
     ours_by_key = {(g["min_cluster_size"], g["min_samples"]): g for g in ours["grid"]}
+    stable = all("labels_stable_ties" in g for g in ref["grid"])
     print(
-        "| min_cluster_size | min_samples | ARI | clusters (py / rs) | noise (py / rs) "
-        "| seconds (py / rs) |"
+        "| min_cluster_size | min_samples | ARI |"
+        + (" ARI (stable ties) |" if stable else "")
+        + " clusters (py / rs) | noise (py / rs) | seconds (py / rs) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|" + ("---:|" if stable else "") + "---:|---:|---:|")
     for g in ref["grid"]:
         key = (g["min_cluster_size"], g["min_samples"])
         o = ours_by_key.get(key)
@@ -222,8 +226,11 @@ def compare(args):
             print(f"| {key[0]} | {key[1]} | (missing in {args.compare}) | | | |")
             continue
         ari = adjusted_rand_score(g["labels"], o["labels"])
+        ari_stable = (
+            f" {adjusted_rand_score(g['labels_stable_ties'], o['labels']):.6f} |" if stable else ""
+        )
         print(
-            f"| {key[0]} | {key[1]} | {ari:.4f} | {g['n_clusters']} / {o['n_clusters']} "
+            f"| {key[0]} | {key[1]} | {ari:.6f} |{ari_stable} {g['n_clusters']} / {o['n_clusters']} "
             f"| {g['noise_fraction']:.4f} / {o['noise_fraction']:.4f} "
             f"| {g['seconds']:.2f} / {o['seconds']:.3f} |"
         )

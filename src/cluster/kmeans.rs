@@ -4,7 +4,8 @@
 use linfa::traits::Fit;
 use linfa::DatasetBase;
 use linfa_clustering::{KMeans, KMeansInit};
-use ndarray::{Array2, ArrayView2};
+use linfa_nn::distance::Distance;
+use ndarray::{Array2, ArrayView, ArrayView2, Dimension};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 
@@ -130,7 +131,7 @@ impl SphericalKMeansValidParams {
         }
         let data = DatasetBase::from(x.to_owned());
         let rng = Xoshiro256Plus::seed_from_u64(p.seed);
-        let model = KMeans::params_with_rng(p.k, rng)
+        let model = KMeans::params_with(p.k, rng, SqEuclidean)
             .init_method(KMeansInit::KMeansPlusPlus)
             .n_runs(p.n_runs)
             .max_n_iterations(p.max_iterations)
@@ -165,4 +166,57 @@ pub fn assign_nearest(x: ArrayView2<'_, f32>, centroids: ArrayView2<'_, f32>) ->
             best
         })
         .collect()
+}
+
+/// Euclidean distance for linfa's KMeans, with a squared-distance kernel
+/// that vectorises. linfa's default `L2Dist` goes through
+/// `ndarray-stats`' element-by-element `sq_l2_dist`, which took 92 % of a
+/// KMeans fit on 8,315 × 384 (measured with perf); this kernel keeps 16
+/// independent partial sums so LLVM emits SIMD code without target flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqEuclidean;
+
+impl Distance<f32> for SqEuclidean {
+    #[inline]
+    fn distance<D: Dimension>(&self, a: ArrayView<f32, D>, b: ArrayView<f32, D>) -> f32 {
+        self.rdistance(a, b).sqrt()
+    }
+
+    #[inline]
+    fn rdistance<D: Dimension>(&self, a: ArrayView<f32, D>, b: ArrayView<f32, D>) -> f32 {
+        match (a.as_slice(), b.as_slice()) {
+            (Some(a), Some(b)) => squared_l2(a, b),
+            _ => a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum(),
+        }
+    }
+
+    #[inline]
+    fn rdist_to_dist(&self, rdist: f32) -> f32 {
+        rdist.sqrt()
+    }
+
+    #[inline]
+    fn dist_to_rdist(&self, dist: f32) -> f32 {
+        dist * dist
+    }
+}
+
+/// Squared Euclidean distance of two equal-length slices.
+#[inline]
+pub fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            let t = x[i] - y[i];
+            acc[i] += t * t;
+        }
+    }
+    let mut tail = 0.0f32;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += (x - y) * (x - y);
+    }
+    acc.iter().sum::<f32>() + tail
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::kmeans::{assign_nearest, SphericalKMeans};
 use super::silhouette::{silhouette, SilhouetteSample};
-use super::{ClusterError, DistanceMatrix, Hdbscan};
+use super::{ClusterError, DistanceMatrix};
 
 /// The clustering algorithm of a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -281,24 +281,35 @@ impl SweepValidParams {
             .collect::<Result<_, ClusterError>>()?;
 
         if !p.min_cluster_sizes.is_empty() && !p.min_samples.is_empty() {
-            let grid: Vec<(usize, usize)> = p
-                .min_cluster_sizes
-                .iter()
-                .flat_map(|&m| p.min_samples.iter().map(move |&s| (m, s)))
-                .collect();
-            let hdb: Vec<Candidate> = grid
-                .par_iter()
-                .map(|&(m, s)| {
+            // One core-distance pass and one single-linkage tree per distinct
+            // min_samples serve the whole grid (see `hdbscan::sweep`).
+            let fits_n = |m: usize, s: usize| m <= n && s < n;
+            let mcs: Vec<usize> = p.min_cluster_sizes.iter().copied().filter(|&m| m <= n).collect();
+            let ms: Vec<usize> = p.min_samples.iter().copied().filter(|&s| s < n).collect();
+            let mut points = if mcs.is_empty() || ms.is_empty() {
+                Vec::new()
+            } else {
+                super::hdbscan::sweep(d, &mcs, &ms)?
+            }
+            .into_iter();
+            for &m in &p.min_cluster_sizes {
+                for &s in &p.min_samples {
                     let params = CandidateParams::Hdbscan {
                         min_cluster_size: m,
                         min_samples: s,
                     };
-                    let c = self.hdbscan_candidate(x, d, params, m, s, &score);
+                    let c = if !fits_n(m, s) {
+                        rejected(Algorithm::Hdbscan, params, 0, 0.0, format!("parameters exceed the {n} points"), x.ncols())
+                    } else {
+                        let point = points
+                            .next()
+                            .ok_or_else(|| ClusterError::Data("HDBSCAN sweep returned too few points".into()))?;
+                        self.hdbscan_candidate(x, params, point.result, &score)?
+                    };
                     tick(&params.to_string());
-                    c
-                })
-                .collect::<Result<_, ClusterError>>()?;
-            candidates.extend(hdb);
+                    candidates.push(c);
+                }
+            }
         }
 
         let best = candidates
@@ -319,29 +330,11 @@ impl SweepValidParams {
     fn hdbscan_candidate(
         &self,
         x: ArrayView2<'_, f32>,
-        d: &DistanceMatrix,
         params: CandidateParams,
-        m: usize,
-        s: usize,
+        fit: super::hdbscan::HdbscanResult,
         score: &(dyn Fn(&[usize], usize) -> Result<f64, ClusterError> + Sync),
     ) -> Result<Candidate, ClusterError> {
-        let n = x.nrows();
         let dim = x.ncols();
-        if m > n || s >= n {
-            return Ok(rejected(
-                Algorithm::Hdbscan,
-                params,
-                0,
-                0.0,
-                format!("parameters exceed the {n} points"),
-                dim,
-            ));
-        }
-        let fit = Hdbscan::params()
-            .min_cluster_size(m)
-            .min_samples(s)
-            .check()?
-            .fit(d)?;
         let k = fit.n_clusters;
         let noise = fit.noise_fraction;
         if k < 2 {

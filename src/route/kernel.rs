@@ -8,17 +8,18 @@
 //! which is exactly what a vector register does, so LLVM maps the
 //! accumulator array onto SIMD registers with no `target-cpu` flag and no
 //! `unsafe`: with `L = 16`, four 128-bit registers (SSE2 on baseline x86-64,
-//! NEON on aarch64), enough independent chains to hide the add latency. The
-//! lanes are summed pairwise at the end (a little more accurate than a
-//! serial sum, too). A tail shorter than `L` goes through one 8-lane chunk
-//! loop, then at most 7 scalar steps.
+//! NEON on aarch64), enough independent chains to hide the add latency.
+//! The lanes are added up once, at the end (see `hsum`).
 //!
 //! On aarch64 the multiply-add is written `mul_add`, which is a single fused
 //! `fmla` there (FMA is part of the base ISA); on baseline x86-64 `mul_add`
-//! would be a libm call, so it is `acc + x * y`. On x86-64 machines that have
-//! AVX2 and FMA (detected at run time by the router, never assumed), the
-//! same code is compiled a second time inside a `#[target_feature]` function
-//! with `L = 64` (eight 256-bit FMA chains).
+//! would be a libm call, so it is `acc + x * y`.
+//!
+//! On x86-64 machines that have AVX2 and FMA (detected at run time by the
+//! router, never assumed), [`avx2::dot`] is used instead: the same scheme
+//! with eight 256-bit fused multiply-add chains (64 lanes), written with
+//! `std::arch` intrinsics because LLVM's vectorisation of a 64-lane
+//! accumulator array proved fragile (it kept the array on the stack).
 
 /// Lanes of the portable kernel (four 128-bit vectors of f32).
 pub(crate) const LANES: usize = 16;
@@ -36,22 +37,17 @@ fn madd<const FMA: bool>(acc: f32, x: f32, y: f32) -> f32 {
     }
 }
 
-/// Pairwise sum of the lanes (`L` is a power of two).
+/// Sum of the lanes, serially. A tree reduction reads better but LLVM's SLP
+/// vectoriser then re-pairs the lanes to match the tree and fills the main
+/// loop with shuffles (or drops to 64-bit vectors); a serial sum leaves
+/// the loop's layout alone and costs a few adds per dot product.
 #[inline(always)]
 fn hsum<const L: usize>(acc: &[f32; L]) -> f32 {
-    let mut v = *acc;
-    let mut w = L;
-    while w > 1 {
-        w /= 2;
-        for i in 0..w {
-            v[i] += v[i + w];
-        }
-    }
-    v[0]
+    acc.iter().sum()
 }
 
 /// Dot product of two equally long vectors with `L` accumulators (see the
-/// module doc).
+/// module doc); the tail shorter than `L` is summed separately.
 #[inline(always)]
 pub(crate) fn dot_lanes<const L: usize, const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
@@ -66,20 +62,11 @@ pub(crate) fn dot_lanes<const L: usize, const FMA: bool>(a: &[f32], b: &[f32]) -
             acc[j] = madd::<FMA>(acc[j], x[j], y[j]);
         }
     }
-    let mut acc8 = [0.0f32; 8];
-    let ca = ra.chunks_exact(8);
-    let cb = rb.chunks_exact(8);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc8[j] = madd::<FMA>(acc8[j], x[j], y[j]);
-        }
-    }
     let mut tail = 0.0f32;
     for (x, y) in ra.iter().zip(rb) {
         tail = madd::<FMA>(tail, *x, *y);
     }
-    hsum(&acc) + (hsum(&acc8) + tail)
+    hsum(&acc) + tail
 }
 
 /// The portable dot product.
@@ -110,10 +97,91 @@ pub(crate) fn sum_squares(v: &[f32]) -> f32 {
     hsum(&acc) + tail
 }
 
+/// `e^x` for `x ≤ 0`, to f32 precision (relative error below `4e-7`), without
+/// a libm call: the softmax of a routing call needs one per cluster, and
+/// `expf` was a sixth of the hot path. Below `−18` it returns 0: `e^−18 <
+/// 2^−25`, so such a term added to the softmax sum (always ≥ 1) would be
+/// rounded away anyway. `x` must not be NaN (the router only passes
+/// finite values).
+#[inline(always)]
+pub(crate) fn exp_neg(x: f32) -> f32 {
+    if x < -18.0 {
+        return 0.0;
+    }
+    // Cody–Waite: x = i·ln 2 + y with |y| ≤ ln 2 / 2, ln 2 split in a
+    // 9-bit head (so i·LN2_HI is exact) and a tail.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Round to nearest with the 1.5·2^23 trick (|x·log2 e| < 27).
+    const MAGIC: f32 = 12_582_912.0;
+    let i = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
+    let y = (x - i * LN2_HI) - i * LN2_LO;
+    // e^y by Taylor to degree 6: the remainder |y|^7/7! < 1.2e-7.
+    let p = 1.0 + y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0))))));
+    // 2^i for i in −26 ..= 0: a normal float built from its exponent bits.
+    let scale = f32::from_bits(((i as i32 + 127) as u32) << 23);
+    p * scale
+}
+
 /// Dot product in f64, for the rare query whose squared norm over- or
 /// underflows f32 (components beyond ~1e19, or a norm below 1e-10).
 pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()
+}
+
+/// The AVX2 + FMA kernel (x86-64 only, used when the CPU has both).
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// Horizontal sum of the eight lanes.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    }
+
+    /// Dot product with eight independent 256-bit FMA accumulators.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support `avx2` and `fma`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        let mut acc = [_mm256_setzero_ps(); 8];
+        let ca = a.chunks_exact(64);
+        let cb = b.chunks_exact(64);
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            let (x, y) = (x.as_ptr(), y.as_ptr());
+            for (k, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: `x` and `y` point to 64 floats; `8k + 8 ≤ 64`.
+                *acc = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(8 * k)), _mm256_loadu_ps(y.add(8 * k)), *acc);
+            }
+        }
+        let ca = ra.chunks_exact(8);
+        let cb = rb.chunks_exact(8);
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            // SAFETY: both chunks hold exactly 8 floats.
+            acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x.as_ptr()), _mm256_loadu_ps(y.as_ptr()), acc[0]);
+        }
+        let s = _mm256_add_ps(
+            _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])),
+            _mm256_add_ps(_mm256_add_ps(acc[4], acc[5]), _mm256_add_ps(acc[6], acc[7])),
+        );
+        let mut tail = 0.0f32;
+        for (x, y) in ra.iter().zip(rb) {
+            tail = x.mul_add(*y, tail);
+        }
+        hsum(s) + tail
+    }
 }
 
 #[cfg(test)]
@@ -128,13 +196,28 @@ mod tests {
             let naive: f64 = a.iter().zip(&b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
             let tol = 1e-4 * (1.0 + naive.abs());
             assert!((f64::from(dot(&a, &b)) - naive).abs() <= tol, "n = {n}");
-            assert!((f64::from(dot_lanes::<64, true>(&a, &b)) - naive).abs() <= tol, "n = {n}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the features were just detected.
+                let v = unsafe { avx2::dot(&a, &b) };
+                assert!((f64::from(v) - naive).abs() <= tol, "n = {n}");
+            }
             assert!((f64::from(dot_lanes::<16, false>(&a, &b)) - naive).abs() <= tol, "n = {n}");
             assert!((dot_f64(&a, &b) - naive).abs() < 1e-9);
             let sq: f64 = a.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
             assert!((f64::from(sum_squares(&a)) - sq).abs() <= 1e-4 * (1.0 + sq));
         }
         assert!(sum_squares(&[1.0, f32::NAN, 2.0]).is_nan());
+        let mut worst = 0.0f64;
+        for k in 0..=200_000 {
+            let x = -18.0 * k as f32 / 200_000.0;
+            let exact = f64::from(x).exp();
+            worst = worst.max((f64::from(exp_neg(x)) - exact).abs() / exact);
+        }
+        assert!(worst < 4e-7, "exp_neg relative error {worst}");
+        assert_eq!(exp_neg(0.0), 1.0);
+        assert_eq!(exp_neg(-18.5), 0.0);
+        assert_eq!(exp_neg(f32::NEG_INFINITY), 0.0);
         let mut v = vec![0.0f32; 20];
         v[17] = f32::INFINITY;
         assert!(sum_squares(&v).is_infinite());

@@ -233,18 +233,6 @@ impl Sink for TopK {
     }
 }
 
-/// `exp(x)` for `x ≤ 0`, skipping the call below `−18`: `e^−18 < 2^−25`,
-/// so such a term added to the softmax sum (always ≥ 1) would be rounded
-/// away anyway.
-#[inline(always)]
-fn exp_neg(x: f32) -> f32 {
-    if x < -18.0 {
-        0.0
-    } else {
-        x.exp()
-    }
-}
-
 impl Router {
     /// Parses, validates and loads a profile from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, RouteError> {
@@ -499,7 +487,8 @@ impl Router {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn scan_avx2_fma<S: Sink>(&self, q: &[f32], inv: f32, inv_t: f32, sink: &mut S) -> (usize, f32, f32) {
-        self.scan(|r| kernel::dot_lanes::<64, true>(q, r) * inv, inv_t, sink)
+        // SAFETY: the caller guarantees the features.
+        self.scan(|r| unsafe { kernel::avx2::dot(q, r) } * inv, inv_t, sink)
     }
 
     /// One pass over the centroids: the nearest (earliest among equals), its
@@ -520,11 +509,11 @@ impl Router {
             let c = c + 1;
             let s = sim(row);
             if s > best_s {
-                z = z * exp_neg((best_s - s) * inv_t) + 1.0;
+                z = z * kernel::exp_neg((best_s - s) * inv_t) + 1.0;
                 best_s = s;
                 best = c;
             } else {
-                z += exp_neg((s - best_s) * inv_t);
+                z += kernel::exp_neg((s - best_s) * inv_t);
             }
             sink.push(s, c);
         }

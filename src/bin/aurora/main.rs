@@ -3,6 +3,7 @@
 mod embedding_args;
 mod progress;
 mod profile_cmd;
+mod route_cmd;
 mod setup_cmd;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Doctor(setup_cmd::DoctorArgs),
     /// Embed one text and print the vector.
     Embed(setup_cmd::EmbedArgs),
+    /// Route a prompt or an embedding with a profile.
+    Route(route_cmd::RouteArgs),
     /// Build or edit router profiles.
     #[command(subcommand)]
     Profile(profile_cmd::ProfileCommand),
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Doctor(a) => setup_cmd::doctor(a),
         Command::Embed(a) => setup_cmd::embed(a),
+        Command::Route(a) => route_cmd::run(a),
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
     };
     match result {

@@ -68,6 +68,9 @@ pub struct BuildArgs {
     /// Print every candidate's scores.
     #[arg(long, short)]
     verbose: bool,
+    /// Also write each training prompt's cluster as CSV `id,cluster`.
+    #[arg(long)]
+    labels_out: Option<PathBuf>,
 }
 
 /// Runs a `profile` subcommand.
@@ -106,6 +109,13 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     let built = params.build(&set, emb.matrix.view(), emb.matrix.model_id(), emb.is_mock, &tick)?;
     pb.finish_and_clear();
     built.profile.write(&a.out)?;
+    if let Some(path) = &a.labels_out {
+        let mut csv = String::from("id,cluster\n");
+        for (p, l) in set.prompts.iter().zip(&built.sweep.winner().labels) {
+            csv.push_str(&format!("{},{l}\n", p.id));
+        }
+        std::fs::write(path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let p = &built.profile;
     let md = &p.metadata;
     if a.verbose {

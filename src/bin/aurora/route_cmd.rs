@@ -1,0 +1,153 @@
+//! `aurora route`: route one prompt (or embedding) with a profile.
+
+use std::path::PathBuf;
+
+use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::route::{RouteDecision, RouteOptions, Router};
+use clap::{ArgGroup, Args};
+
+use crate::CliResult;
+
+/// Flags of `aurora route`.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("query").required(true).args(["text", "embedding_json", "embeddings"])))]
+pub struct RouteArgs {
+    /// The router profile.
+    #[arg(long)]
+    profile: PathBuf,
+    /// Route this text (embedded with --model, or the mock for a mock profile).
+    #[arg(long)]
+    text: Option<String>,
+    /// Route this embedding, a JSON array of numbers.
+    #[arg(long)]
+    embedding_json: Option<String>,
+    /// Route rows of this .npy (with --row).
+    #[arg(long, requires = "row")]
+    embeddings: Option<PathBuf>,
+    /// Row(s) of --embeddings to route (repeatable).
+    #[arg(long)]
+    row: Vec<usize>,
+    /// The model that made the embeddings; checked against the profile's.
+    #[arg(long)]
+    embedding_model: Option<String>,
+    /// Cactus model to embed --text with.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// 0 = lowest expected error … 1 = cheapest model.
+    #[arg(long, default_value_t = 0.0)]
+    cost_preference: f64,
+    /// Explicit trade-off λ (overrides --cost-preference).
+    #[arg(long)]
+    lambda: Option<f64>,
+    /// Soft assignment over the K most similar clusters.
+    #[arg(long)]
+    soft: Option<usize>,
+    /// Below this confidence, fall back to the default model.
+    #[arg(long, default_value_t = 0.0)]
+    min_confidence: f32,
+    /// Only consider these models (repeatable, by name).
+    #[arg(long)]
+    allow: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn options(a: &RouteArgs) -> CliResult<RouteOptions> {
+    let mut b = RouteOptions::builder().cost_preference(a.cost_preference).min_confidence(a.min_confidence);
+    if let Some(l) = a.lambda {
+        b = b.lambda(l);
+    }
+    if let Some(k) = a.soft {
+        b = b.soft(k);
+    }
+    if !a.allow.is_empty() {
+        b = b.allowed_models(a.allow.iter());
+    }
+    Ok(b.check()?)
+}
+
+/// `aurora route`.
+pub fn run(a: RouteArgs) -> CliResult {
+    let router = Router::from_path(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    let opts = options(&a)?;
+    router.check_options(&opts)?;
+    if let Some(name) = &a.embedding_model {
+        if name != router.embedding_model() {
+            return Err(format!(
+                "embeddings from `{name}` cannot be routed with a profile built from `{}`",
+                router.embedding_model()
+            )
+            .into());
+        }
+    }
+    if let Some(text) = &a.text {
+        let embedder: CactusEmbedder = match &a.model {
+            Some(p) => CactusEmbedder::open(p)?,
+            None if router.is_mock() => CactusEmbedder::mock(router.dim())?,
+            None => {
+                return Err(format!(
+                    "the profile was built with `{}` embeddings: give --model PATH to a Cactus model that makes them, or route --embeddings",
+                    router.embedding_model()
+                )
+                .into())
+            }
+        };
+        let d = router.route_text(text, &embedder as &dyn Embedder, &opts)?;
+        return print(&router, &d, a.json, None);
+    }
+    if let Some(js) = &a.embedding_json {
+        let v: Vec<f32> = serde_json::from_str(js).map_err(|e| format!("--embedding-json: not a JSON array of numbers: {e}"))?;
+        let d = router.route_embedding(&v, &opts)?;
+        return print(&router, &d, a.json, None);
+    }
+    if let Some(path) = &a.embeddings {
+        let model = a.embedding_model.as_deref().unwrap_or("precomputed");
+        let e = PrecomputedEmbeddings::load(path, model)?;
+        for &r in &a.row {
+            let d = router.route_embedding(e.row(r)?, &opts)?;
+            print(&router, &d, a.json, Some(r))?;
+        }
+    }
+    Ok(())
+}
+
+fn print(router: &Router, d: &RouteDecision<'_>, json: bool, row: Option<usize>) -> CliResult {
+    let names = router.models().iter().map(|m| m.name.as_str());
+    if json {
+        let errors: serde_json::Map<String, serde_json::Value> = names
+            .zip(d.expected_errors())
+            .filter(|(_, e)| e.is_finite())
+            .map(|(n, &e)| (n.to_string(), serde_json::json!(e)))
+            .collect();
+        let mut v = serde_json::json!({
+            "model": d.model_name(),
+            "model_index": d.model_index(),
+            "path": d.model_path(),
+            "cost": d.model().cost,
+            "cluster": d.cluster(),
+            "similarity": d.similarity(),
+            "confidence": d.confidence(),
+            "confident": d.is_confident(),
+            "expected_error": d.expected_error(),
+            "expected_errors": errors,
+        });
+        if let Some(r) = row {
+            v["row"] = serde_json::json!(r);
+        }
+        println!("{v}");
+    } else {
+        let at = row.map(|r| format!("row {r}: ")).unwrap_or_default();
+        println!(
+            "{at}{} (cost {}, expected error {:.3}) — cluster {} (similarity {:.3}, confidence {:.2}{})",
+            d.model_name(),
+            d.model().cost,
+            d.expected_error(),
+            d.cluster(),
+            d.similarity(),
+            d.confidence(),
+            if d.is_confident() { "" } else { ", not confident: fallback" }
+        );
+    }
+    Ok(())
+}
