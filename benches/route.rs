@@ -57,7 +57,14 @@ fn profile_json(k: usize, d: usize, m: usize, seed: u64) -> Vec<u8> {
         .collect();
     let llm_profiles: BTreeMap<String, Vec<f64>> = models
         .iter()
-        .map(|x| (x.name.clone(), (0..k).map(|_| (rng.uniform() * 1e6).round() / 1e6).collect()))
+        .map(|x| {
+            (
+                x.name.clone(),
+                (0..k)
+                    .map(|_| (rng.uniform() * 1e6).round() / 1e6)
+                    .collect(),
+            )
+        })
         .collect();
     let p = Profile {
         version: "2.0".into(),
@@ -95,7 +102,10 @@ fn queries(router: &Router, n: usize, seed: u64) -> Vec<Vec<f32>> {
         .map(|_| {
             let c = (rng.next_u64() % router.cluster_count() as u64) as usize;
             let centroid = router.centroid(c).unwrap();
-            centroid.iter().map(|&x| 3.0 * x + 0.05 * rng.normal()).collect()
+            centroid
+                .iter()
+                .map(|&x| 3.0 * x + 0.05 * rng.normal())
+                .collect()
         })
         .collect()
 }
@@ -107,7 +117,13 @@ fn bench_route(c: &mut Criterion) {
         let qs = queries(&router, 256, 11);
         let cases = [
             ("hard", RouteOptions::default()),
-            ("hard_p0.5", RouteOptions::builder().cost_preference(0.5).check().unwrap()),
+            (
+                "hard_p0.5",
+                RouteOptions::builder()
+                    .cost_preference(0.5)
+                    .check()
+                    .unwrap(),
+            ),
             ("soft3", RouteOptions::builder().soft(3).check().unwrap()),
             (
                 "hard_subset",
@@ -122,7 +138,9 @@ fn bench_route(c: &mut Criterion) {
             g.bench_function(format!("{label}/K{k}_d{d}_M{m}"), |b| {
                 b.iter(|| {
                     i = (i + 1) & 255;
-                    let r = router.route_embedding(black_box(&qs[i]), black_box(&opts)).unwrap();
+                    let r = router
+                        .route_embedding(black_box(&qs[i]), black_box(&opts))
+                        .unwrap();
                     black_box(r.model_index())
                 })
             });

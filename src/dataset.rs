@@ -40,7 +40,12 @@ pub enum DatasetError {
     },
 }
 
-fn invalid(path: &Path, line: usize, column: Option<&str>, reason: impl Into<String>) -> DatasetError {
+fn invalid(
+    path: &Path,
+    line: usize,
+    column: Option<&str>,
+    reason: impl Into<String>,
+) -> DatasetError {
     DatasetError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -73,7 +78,11 @@ pub use crate::profile::ModelInfo;
 pub fn read_prompts(path: &Path) -> Result<Vec<Prompt>, DatasetError> {
     let bytes = read(path)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         invalid(path, line, None, "not valid UTF-8")
     })?;
     let mut prompts = Vec::new();
@@ -110,17 +119,35 @@ pub fn read_prompts(path: &Path) -> Result<Vec<Prompt>, DatasetError> {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(Value::String(_)) => return Err(invalid(path, lineno, Some("text"), "is empty")),
             Some(other) => {
-                return Err(invalid(path, lineno, Some("text"), format!("must be a string, got {other}")))
+                return Err(invalid(
+                    path,
+                    lineno,
+                    Some("text"),
+                    format!("must be a string, got {other}"),
+                ))
             }
             None => return Err(invalid(path, lineno, Some("text"), "missing")),
         };
         if text.contains('\0') {
-            return Err(invalid(path, lineno, Some("text"), "contains a NUL character"));
+            return Err(invalid(
+                path,
+                lineno,
+                Some("text"),
+                "contains a NUL character",
+            ));
         }
         if !seen.insert(id.clone()) {
-            return Err(invalid(path, lineno, Some("id"), format!("duplicate id {id}")));
+            return Err(invalid(
+                path,
+                lineno,
+                Some("id"),
+                format!("duplicate id {id}"),
+            ));
         }
-        let category = obj.get("category").and_then(Value::as_str).map(str::to_string);
+        let category = obj
+            .get("category")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         prompts.push(Prompt { id, text, category });
     }
     if prompts.is_empty() {
@@ -173,7 +200,11 @@ pub fn read_results(path: &Path, prompts: &[Prompt]) -> Result<Results, DatasetE
     if header.len() < 2 {
         return Err(invalid(path, 1, None, "header names no model column"));
     }
-    let models: Vec<String> = header.iter().skip(1).map(|s| s.trim().to_string()).collect();
+    let models: Vec<String> = header
+        .iter()
+        .skip(1)
+        .map(|s| s.trim().to_string())
+        .collect();
     let mut names = HashSet::new();
     for m in &models {
         if m.is_empty() {
@@ -183,7 +214,11 @@ pub fn read_results(path: &Path, prompts: &[Prompt]) -> Result<Results, DatasetE
             return Err(invalid(path, 1, Some(m), "duplicate model column"));
         }
     }
-    let index: HashMap<&str, usize> = prompts.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
     let mut rows: Vec<Option<Vec<f64>>> = vec![None; prompts.len()];
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
@@ -200,11 +235,21 @@ pub fn read_results(path: &Path, prompts: &[Prompt]) -> Result<Results, DatasetE
             ));
         }
         let id = rec[0].trim();
-        let &p = index
-            .get(id)
-            .ok_or_else(|| invalid(path, line, Some("id"), format!("id {id} is not in the prompts file")))?;
+        let &p = index.get(id).ok_or_else(|| {
+            invalid(
+                path,
+                line,
+                Some("id"),
+                format!("id {id} is not in the prompts file"),
+            )
+        })?;
         if rows[p].is_some() {
-            return Err(invalid(path, line, Some("id"), format!("duplicate id {id}")));
+            return Err(invalid(
+                path,
+                line,
+                Some("id"),
+                format!("duplicate id {id}"),
+            ));
         }
         let mut row = Vec::with_capacity(models.len());
         for (m, cell) in models.iter().zip(rec.iter().skip(1)) {
@@ -213,7 +258,12 @@ pub fn read_results(path: &Path, prompts: &[Prompt]) -> Result<Results, DatasetE
                 .parse()
                 .map_err(|_| invalid(path, line, Some(m), format!("`{cell}` is not a number")))?;
             if !(0.0..=1.0).contains(&v) {
-                return Err(invalid(path, line, Some(m), format!("{v} is outside [0, 1]")));
+                return Err(invalid(
+                    path,
+                    line,
+                    Some(m),
+                    format!("{v} is outside [0, 1]"),
+                ));
             }
             row.push(v);
         }
@@ -247,17 +297,25 @@ pub fn read_results(path: &Path, prompts: &[Prompt]) -> Result<Results, DatasetE
 /// Reads a models JSON list.
 pub fn read_models(path: &Path) -> Result<Vec<ModelInfo>, DatasetError> {
     let bytes = read(path)?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| invalid(path, e.line(), None, format!("invalid JSON: {e}")))?;
-    let list = v
-        .as_array()
-        .ok_or_else(|| invalid(path, 1, None, "expected a JSON list of {name, cost} objects"))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| invalid(path, e.line(), None, format!("invalid JSON: {e}")))?;
+    let list = v.as_array().ok_or_else(|| {
+        invalid(
+            path,
+            1,
+            None,
+            "expected a JSON list of {name, cost} objects",
+        )
+    })?;
     let mut models = Vec::with_capacity(list.len());
     let mut names = HashSet::new();
     for (i, item) in list.iter().enumerate() {
         let at = |field: Option<&str>, reason: String| {
             invalid(path, 0, field, format!("model #{i}: {reason}"))
         };
-        let obj = item.as_object().ok_or_else(|| at(None, "expected an object".into()))?;
+        let obj = item
+            .as_object()
+            .ok_or_else(|| at(None, "expected an object".into()))?;
         let name = match obj.get("name") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             _ => return Err(at(Some("name"), "missing or not a non-empty string".into())),
@@ -267,7 +325,10 @@ pub fn read_models(path: &Path) -> Result<Vec<ModelInfo>, DatasetError> {
             .and_then(Value::as_f64)
             .ok_or_else(|| at(Some("cost"), format!("`{name}` has no numeric cost")))?;
         if !(cost > 0.0 && cost.is_finite()) {
-            return Err(at(Some("cost"), format!("`{name}` has cost {cost}; it must be > 0")));
+            return Err(at(
+                Some("cost"),
+                format!("`{name}` has cost {cost}; it must be > 0"),
+            ));
         }
         if !names.insert(name.clone()) {
             return Err(at(Some("name"), format!("duplicate model `{name}`")));
@@ -309,7 +370,10 @@ impl LabelledSet {
                     models,
                     0,
                     None,
-                    format!("results column `{name}` (in {}) has no model entry with a cost", results.display()),
+                    format!(
+                        "results column `{name}` (in {}) has no model entry with a cost",
+                        results.display()
+                    ),
                 )
             })?;
             ordered.push(spec.clone());

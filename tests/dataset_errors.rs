@@ -47,7 +47,10 @@ fn prompt_errors_name_file_and_line() {
     let m = prompts_err("{\"id\":1,\"text\":\"x\"}\n{\"text\":\"y\"}\n");
     assert!(m.contains("p.jsonl:2: column `id`: missing"), "{m}");
     let m = prompts_err("{\"id\":1,\"text\":\"x\"}\n{\"id\":1,\"text\":\"y\"}\n");
-    assert!(m.contains("p.jsonl:2") && m.contains("duplicate id 1"), "{m}");
+    assert!(
+        m.contains("p.jsonl:2") && m.contains("duplicate id 1"),
+        "{m}"
+    );
     let m = prompts_err("{\"id\":1,\"text\":\"   \"}\n");
     assert!(m.contains("p.jsonl:1: column `text`: is empty"), "{m}");
     let m = prompts_err("{\"id\":1}\n");
@@ -69,7 +72,11 @@ fn prompt_errors_name_file_and_line() {
 #[test]
 fn invalid_utf8_names_the_line() {
     let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "p.jsonl", b"{\"id\":1,\"text\":\"x\"}\n{\"id\":2,\"text\":\"\xff\"}\n");
+    let p = write(
+        d.path(),
+        "p.jsonl",
+        b"{\"id\":1,\"text\":\"x\"}\n{\"id\":2,\"text\":\"\xff\"}\n",
+    );
     let m = read_prompts(&p).unwrap_err().to_string();
     assert!(m.contains("p.jsonl:2: not valid UTF-8"), "{m}");
 }
@@ -79,15 +86,27 @@ fn results_errors() {
     let m = results_err(TWO, "id,a,b\n1,1,0\n");
     assert!(m.contains("1 prompt id(s) have no row, e.g. two"), "{m}");
     let m = results_err(TWO, "id,a,b\n1,1,0\ntwo,0,1\nthree,1,1\n");
-    assert!(m.contains("r.csv:4: column `id`: id three is not in the prompts file"), "{m}");
+    assert!(
+        m.contains("r.csv:4: column `id`: id three is not in the prompts file"),
+        "{m}"
+    );
     let m = results_err(TWO, "id,a,b\n1,1,0\n1,0,1\n");
     assert!(m.contains("r.csv:3: column `id`: duplicate id 1"), "{m}");
     let m = results_err(TWO, "id,a,b\n1,1,0\ntwo,0,yes\n");
-    assert!(m.contains("r.csv:3: column `b`: `yes` is not a number"), "{m}");
+    assert!(
+        m.contains("r.csv:3: column `b`: `yes` is not a number"),
+        "{m}"
+    );
     let m = results_err(TWO, "id,a,b\n1,1.5,0\ntwo,0,1\n");
-    assert!(m.contains("r.csv:2: column `a`: 1.5 is outside [0, 1]"), "{m}");
+    assert!(
+        m.contains("r.csv:2: column `a`: 1.5 is outside [0, 1]"),
+        "{m}"
+    );
     let m = results_err(TWO, "id,a,b\n1,1\ntwo,0,1\n");
-    assert!(m.contains("r.csv:2") && m.contains("has 2 cells, the header has 3"), "{m}");
+    assert!(
+        m.contains("r.csv:2") && m.contains("has 2 cells, the header has 3"),
+        "{m}"
+    );
     let m = results_err(TWO, "prompt,a\n1,1\ntwo,0\n");
     assert!(m.contains("r.csv:1: header must start with `id`"), "{m}");
     let m = results_err(TWO, "id,a,a\n1,1,1\ntwo,0,0\n");
@@ -103,7 +122,10 @@ fn model_errors() {
     let m = models_err("{\"name\":\"a\"}");
     assert!(m.contains("expected a JSON list"), "{m}");
     let m = models_err(r#"[{"name":"a"}]"#);
-    assert!(m.contains("column `cost`") && m.contains("`a` has no numeric cost"), "{m}");
+    assert!(
+        m.contains("column `cost`") && m.contains("`a` has no numeric cost"),
+        "{m}"
+    );
     let m = models_err(r#"[{"name":"a","cost":0}]"#);
     assert!(m.contains("`a` has cost 0; it must be > 0"), "{m}");
     let m = models_err(r#"[{"name":"a","cost":-3}]"#);
@@ -130,11 +152,16 @@ fn every_results_column_needs_a_model_and_extras_are_kept() {
     assert_eq!(set.results.correctness[1], vec![0.0, 1.0]);
     let r2 = write(d.path(), "r2.csv", "id,a,c\n1,1,0\ntwo,0,1\n");
     let e = LabelledSet::load(&p, &r2, &m).unwrap_err().to_string();
-    assert!(e.contains("m.json") && e.contains("results column `c`"), "{e}");
+    assert!(
+        e.contains("m.json") && e.contains("results column `c`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn missing_files_name_the_path() {
-    let e = read_prompts(std::path::Path::new("/nope/p.jsonl")).unwrap_err().to_string();
+    let e = read_prompts(std::path::Path::new("/nope/p.jsonl"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nope/p.jsonl: cannot read"), "{e}");
 }

@@ -20,7 +20,10 @@ fn loads_float32_and_float16() {
     let e = load(&npy_bytes("<f4", &[2, 3], false, &f32_payload(&v))).unwrap();
     assert_eq!((e.rows(), e.dim()), (2, 3));
     assert_eq!(e.row(1).unwrap(), &[4.0, 5.0, 6.0]);
-    let h: Vec<u8> = v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect();
+    let h: Vec<u8> = v
+        .iter()
+        .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+        .collect();
     let e16 = load(&npy_bytes("<f2", &[3, 2], false, &h)).unwrap();
     assert_eq!(e16.row(2).unwrap(), &[5.0, 6.0]);
 }
@@ -49,7 +52,12 @@ fn rejects_wrong_dtype() {
 fn rejects_wrong_shape() {
     let m = err(&npy_bytes("<f4", &[4], false, &f32_payload(&[1.0; 4])));
     assert!(m.contains("expected a 2-D matrix"), "{m}");
-    let m = err(&npy_bytes("<f4", &[1, 2, 2], false, &f32_payload(&[1.0; 4])));
+    let m = err(&npy_bytes(
+        "<f4",
+        &[1, 2, 2],
+        false,
+        &f32_payload(&[1.0; 4]),
+    ));
     assert!(m.contains("expected a 2-D matrix"), "{m}");
     let m = err(&npy_bytes("<f4", &[0, 3], false, &[]));
     assert!(m.contains("empty matrix"), "{m}");
@@ -67,7 +75,12 @@ fn rejects_truncated_and_garbage() {
 
 #[test]
 fn rejects_nan_and_infinity_naming_the_cell() {
-    let m = err(&npy_bytes("<f4", &[2, 2], false, &f32_payload(&[1.0, 0.0, 0.0, f32::NAN])));
+    let m = err(&npy_bytes(
+        "<f4",
+        &[2, 2],
+        false,
+        &f32_payload(&[1.0, 0.0, 0.0, f32::NAN]),
+    ));
     assert!(m.contains("row 1, column 1 is not finite"), "{m}");
     let inf = half::f16::INFINITY.to_le_bytes();
     let payload = [0, 60, inf[0], inf[1]];
@@ -81,18 +94,32 @@ fn row_count_must_match_prompts() {
     e.check_rows(2).unwrap();
     let m = e.check_rows(3).unwrap_err().to_string();
     assert!(m.contains("has 2 rows but there are 3 prompts"), "{m}");
-    assert!(matches!(e.row(2), Err(EmbedError::RowOutOfRange { row: 2, rows: 2 })));
+    assert!(matches!(
+        e.row(2),
+        Err(EmbedError::RowOutOfRange { row: 2, rows: 2 })
+    ));
 }
 
 #[test]
 fn zero_rows_cannot_be_normalised() {
-    let mut e = load(&npy_bytes("<f4", &[2, 2], false, &f32_payload(&[3.0, 4.0, 0.0, 0.0]))).unwrap();
+    let mut e = load(&npy_bytes(
+        "<f4",
+        &[2, 2],
+        false,
+        &f32_payload(&[3.0, 4.0, 0.0, 0.0]),
+    ))
+    .unwrap();
     let m = e.normalize_rows().unwrap_err().to_string();
     assert!(m.contains("row 1 is a zero vector"), "{m}");
 }
 
 #[test]
 fn missing_file_names_the_path() {
-    let m = PrecomputedEmbeddings::load("/nonexistent/e.npy", "m").unwrap_err().to_string();
-    assert!(m.contains("/nonexistent/e.npy") && m.contains("cannot read"), "{m}");
+    let m = PrecomputedEmbeddings::load("/nonexistent/e.npy", "m")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        m.contains("/nonexistent/e.npy") && m.contains("cannot read"),
+        "{m}"
+    );
 }

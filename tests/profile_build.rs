@@ -18,7 +18,9 @@ fn fixture_set() -> (LabelledSet, PrecomputedEmbeddings) {
         &fixture("models.json"),
     )
     .unwrap();
-    let mut e = PrecomputedEmbeddings::load(fixture("embeddings_minilm.f16.npy"), "all-MiniLM-L6-v2").unwrap();
+    let mut e =
+        PrecomputedEmbeddings::load(fixture("embeddings_minilm.f16.npy"), "all-MiniLM-L6-v2")
+            .unwrap();
     e.check_rows(set.prompts.len()).unwrap();
     e.normalize_rows().unwrap();
     (set, e)
@@ -40,8 +42,10 @@ fn build(set: &LabelledSet, e: &PrecomputedEmbeddings, seed: u64) -> Profile {
 }
 
 fn schema_validator() -> jsonschema::Validator {
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(common::root().join("profiles/profile.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::root().join("profiles/profile.schema.json")).unwrap(),
+    )
+    .unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 
@@ -50,7 +54,11 @@ fn builds_a_valid_deterministic_profile() {
     let (set, e) = fixture_set();
     let a = build(&set, &e, 7);
     let b = build(&set, &e, 7);
-    assert_eq!(a.to_json(), b.to_json(), "same inputs and seed must give identical bytes");
+    assert_eq!(
+        a.to_json(),
+        b.to_json(),
+        "same inputs and seed must give identical bytes"
+    );
     let md = &a.metadata;
     assert_eq!(md.feature_dim, 384);
     assert_eq!(md.embedding_model, "all-MiniLM-L6-v2");
@@ -89,7 +97,10 @@ fn a_different_seed_is_recorded() {
     let (set, e) = fixture_set();
     let a = build(&set, &e, 1);
     assert_eq!(a.metadata.seed, 1);
-    assert_eq!(a.metadata.dataset_sha256, build(&set, &e, 2).metadata.dataset_sha256);
+    assert_eq!(
+        a.metadata.dataset_sha256,
+        build(&set, &e, 2).metadata.dataset_sha256
+    );
 }
 
 #[test]
@@ -128,7 +139,9 @@ fn nested_array_centroids_are_accepted() {
     let (set, e) = fixture_set();
     let p = build(&set, &e, 42);
     let mut v: serde_json::Value = serde_json::from_slice(&p.to_json()).unwrap();
-    let rows: Vec<Vec<f32>> = (0..p.n_clusters()).map(|k| p.centroid(k).to_vec()).collect();
+    let rows: Vec<Vec<f32>> = (0..p.n_clusters())
+        .map(|k| p.centroid(k).to_vec())
+        .collect();
     v["cluster_centers"] = serde_json::json!(rows);
     v["dtype"] = serde_json::json!("float16");
     assert!(schema_validator().is_valid(&v));
@@ -144,7 +157,9 @@ fn a_k16_d768_12_model_profile_stays_under_40_kb() {
     let mut x = vec![0f32; 300 * d];
     let mut s = 1u64;
     for v in x.iter_mut() {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         *v = ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
     }
     let mut e = PrecomputedEmbeddings::from_rows(x, d, "synthetic-768", "synthetic").unwrap();
@@ -160,7 +175,11 @@ fn a_k16_d768_12_model_profile_stays_under_40_kb() {
             row.push(v);
         }
     }
-    let sweep = Sweep::params().k_range(16, 16).hdbscan_grid(vec![], vec![]).check().unwrap();
+    let sweep = Sweep::params()
+        .k_range(16, 16)
+        .hdbscan_grid(vec![], vec![])
+        .check()
+        .unwrap();
     let p = ProfileBuilder::params(sweep)
         .check()
         .unwrap()
@@ -181,9 +200,14 @@ fn mock_mode_builds_from_texts_only() {
     let emb = CactusEmbedder::mock(256).unwrap();
     let texts: Vec<&str> = set.prompts.iter().map(|p| p.text.as_str()).collect();
     let rows = emb.embed_batch(&texts).unwrap();
-    let mut e = PrecomputedEmbeddings::from_rows(rows.concat(), 256, emb.model_id(), "mock").unwrap();
+    let mut e =
+        PrecomputedEmbeddings::from_rows(rows.concat(), 256, emb.model_id(), "mock").unwrap();
     e.normalize_rows().unwrap();
-    let sweep = Sweep::params().k_range(4, 6).hdbscan_grid(vec![], vec![]).check().unwrap();
+    let sweep = Sweep::params()
+        .k_range(4, 6)
+        .hdbscan_grid(vec![], vec![])
+        .check()
+        .unwrap();
     let p = ProfileBuilder::params(sweep)
         .check()
         .unwrap()
@@ -207,7 +231,21 @@ fn cli_builds_in_mock_mode_and_twice_gives_identical_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let run = |out: &str| {
         let o = aurora()
-            .args(["profile", "build", "--mock", "--k-min", "3", "--k-max", "5", "--min-cluster-sizes", "10", "--min-samples", "5", "--quiet", "--out"])
+            .args([
+                "profile",
+                "build",
+                "--mock",
+                "--k-min",
+                "3",
+                "--k-max",
+                "5",
+                "--min-cluster-sizes",
+                "10",
+                "--min-samples",
+                "5",
+                "--quiet",
+                "--out",
+            ])
             .arg(dir.path().join(out))
             .arg("--prompts")
             .arg(fixture("prompts.jsonl"))
@@ -231,7 +269,14 @@ fn cli_input_errors_are_one_line_and_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let bad = common::write(dir.path(), "r.csv", "id,a\n");
     let o = aurora()
-        .args(["profile", "build", "--quiet", "--out", "/tmp/never.json", "--embeddings"])
+        .args([
+            "profile",
+            "build",
+            "--quiet",
+            "--out",
+            "/tmp/never.json",
+            "--embeddings",
+        ])
         .arg(fixture("embeddings_minilm.f16.npy"))
         .arg("--prompts")
         .arg(fixture("prompts.jsonl"))
@@ -244,14 +289,24 @@ fn cli_input_errors_are_one_line_and_name_the_file() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("r.csv") && err.contains("have no row"), "{err}");
+    assert!(
+        err.contains("r.csv") && err.contains("have no row"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
 }
 
 #[test]
 fn cli_rejects_embeddings_with_the_wrong_row_count() {
     let o = aurora()
-        .args(["profile", "build", "--quiet", "--out", "/tmp/never.json", "--embeddings"])
+        .args([
+            "profile",
+            "build",
+            "--quiet",
+            "--out",
+            "/tmp/never.json",
+            "--embeddings",
+        ])
         .arg(common::root().join("examples/mmlu_pro/embeddings_minilm.f16.npy"))
         .arg("--prompts")
         .arg(fixture("prompts.jsonl"))
@@ -263,5 +318,8 @@ fn cli_rejects_embeddings_with_the_wrong_row_count() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("has 1501 rows but there are 300 prompts"), "{err}");
+    assert!(
+        err.contains("has 1501 rows but there are 300 prompts"),
+        "{err}"
+    );
 }

@@ -23,14 +23,20 @@ impl DistanceMatrix {
     pub fn cosine(x: ArrayView2<'_, f32>) -> Result<Self, ClusterError> {
         let n = x.nrows();
         if n < 2 {
-            return Err(ClusterError::Data(format!("need at least 2 points, got {n}")));
+            return Err(ClusterError::Data(format!(
+                "need at least 2 points, got {n}"
+            )));
         }
         let gram = x.dot(&x.t());
         let mut data = gram.into_raw_vec_and_offset().0;
         for i in 0..n {
             for j in 0..n {
                 let v = &mut data[i * n + j];
-                *v = if i == j { 0.0 } else { (1.0 - *v).clamp(0.0, 2.0) };
+                *v = if i == j {
+                    0.0
+                } else {
+                    (1.0 - *v).clamp(0.0, 2.0)
+                };
             }
         }
         // Make it exactly symmetric (the GEMM may round (i,j) and (j,i) differently).

@@ -10,6 +10,9 @@ use super::kmeans::{assign_nearest, SphericalKMeans};
 use super::silhouette::{silhouette, SilhouetteSample};
 use super::{ClusterError, DistanceMatrix};
 
+/// Scores a labelling (`labels`, `k`) by mean silhouette.
+type ScoreFn<'a> = dyn Fn(&[usize], usize) -> Result<f64, ClusterError> + Sync + 'a;
+
 /// The clustering algorithm of a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,7 +59,10 @@ impl std::fmt::Display for CandidateParams {
             Self::Hdbscan {
                 min_cluster_size,
                 min_samples,
-            } => write!(f, "hdbscan min_cluster_size={min_cluster_size} min_samples={min_samples}"),
+            } => write!(
+                f,
+                "hdbscan min_cluster_size={min_cluster_size} min_samples={min_samples}"
+            ),
         }
     }
 }
@@ -168,7 +174,10 @@ impl SweepParams {
             return bad("k_min", format!("must be at least 2, got {}", self.k_min));
         }
         if self.k_max < self.k_min {
-            return bad("k_max", format!("{} is below k_min = {}", self.k_max, self.k_min));
+            return bad(
+                "k_max",
+                format!("{} is below k_min = {}", self.k_max, self.k_min),
+            );
         }
         if self.min_cluster_sizes.iter().any(|&m| m < 2) {
             return bad("min_cluster_size", "every value must be at least 2".into());
@@ -250,7 +259,14 @@ impl SweepValidParams {
             .map(|&k| {
                 let params = CandidateParams::KMeans { k };
                 let c = if k > n {
-                    rejected(Algorithm::KMeans, params, 0, 0.0, format!("K={k} exceeds the {n} points"), x.ncols())
+                    rejected(
+                        Algorithm::KMeans,
+                        params,
+                        0,
+                        0.0,
+                        format!("K={k} exceeds the {n} points"),
+                        x.ncols(),
+                    )
                 } else {
                     let fit = SphericalKMeans::params(k)
                         .seed(p.seed)
@@ -260,7 +276,14 @@ impl SweepValidParams {
                     let (labels, centroids) = compact(fit.labels, fit.centroids);
                     let k = centroids.nrows();
                     if k < 2 {
-                        rejected(Algorithm::KMeans, params, k, 0.0, "fewer than 2 clusters".into(), x.ncols())
+                        rejected(
+                            Algorithm::KMeans,
+                            params,
+                            k,
+                            0.0,
+                            "fewer than 2 clusters".into(),
+                            x.ncols(),
+                        )
                     } else {
                         let s = score(&labels, k)?;
                         Candidate {
@@ -284,7 +307,12 @@ impl SweepValidParams {
             // One core-distance pass and one single-linkage tree per distinct
             // min_samples serve the whole grid (see `hdbscan::sweep`).
             let fits_n = |m: usize, s: usize| m <= n && s < n;
-            let mcs: Vec<usize> = p.min_cluster_sizes.iter().copied().filter(|&m| m <= n).collect();
+            let mcs: Vec<usize> = p
+                .min_cluster_sizes
+                .iter()
+                .copied()
+                .filter(|&m| m <= n)
+                .collect();
             let ms: Vec<usize> = p.min_samples.iter().copied().filter(|&s| s < n).collect();
             let mut points = if mcs.is_empty() || ms.is_empty() {
                 Vec::new()
@@ -299,11 +327,18 @@ impl SweepValidParams {
                         min_samples: s,
                     };
                     let c = if !fits_n(m, s) {
-                        rejected(Algorithm::Hdbscan, params, 0, 0.0, format!("parameters exceed the {n} points"), x.ncols())
+                        rejected(
+                            Algorithm::Hdbscan,
+                            params,
+                            0,
+                            0.0,
+                            format!("parameters exceed the {n} points"),
+                            x.ncols(),
+                        )
                     } else {
-                        let point = points
-                            .next()
-                            .ok_or_else(|| ClusterError::Data("HDBSCAN sweep returned too few points".into()))?;
+                        let point = points.next().ok_or_else(|| {
+                            ClusterError::Data("HDBSCAN sweep returned too few points".into())
+                        })?;
                         self.hdbscan_candidate(x, params, point.result, &score)?
                     };
                     tick(&params.to_string());
@@ -332,13 +367,20 @@ impl SweepValidParams {
         x: ArrayView2<'_, f32>,
         params: CandidateParams,
         fit: super::hdbscan::HdbscanResult,
-        score: &(dyn Fn(&[usize], usize) -> Result<f64, ClusterError> + Sync),
+        score: &ScoreFn<'_>,
     ) -> Result<Candidate, ClusterError> {
         let dim = x.ncols();
         let k = fit.n_clusters;
         let noise = fit.noise_fraction;
         if k < 2 {
-            return Ok(rejected(Algorithm::Hdbscan, params, k, noise, format!("{k} cluster(s); at least 2 are needed"), dim));
+            return Ok(rejected(
+                Algorithm::Hdbscan,
+                params,
+                k,
+                noise,
+                format!("{k} cluster(s); at least 2 are needed"),
+                dim,
+            ));
         }
         if noise > self.0.max_noise_fraction {
             return Ok(rejected(

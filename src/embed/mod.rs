@@ -46,7 +46,9 @@ pub enum EmbedError {
         value: f32,
     },
     /// The number of embedding rows differs from the number of prompts.
-    #[error("{path}: has {got} rows but there are {expected} prompts (row i must embed prompt line i)")]
+    #[error(
+        "{path}: has {got} rows but there are {expected} prompts (row i must embed prompt line i)"
+    )]
     RowCount {
         /// The file.
         path: PathBuf,

@@ -49,7 +49,10 @@ impl PrecomputedEmbeddings {
             ));
         }
         if npy.order() != npyz::Order::C {
-            return Err(npy_err(path, "expected C (row-major) order, got Fortran order".into()));
+            return Err(npy_err(
+                path,
+                "expected C (row-major) order, got Fortran order".into(),
+            ));
         }
         let (rows, dim) = (shape[0] as usize, shape[1] as usize);
         if rows == 0 || dim == 0 {

@@ -123,7 +123,10 @@ impl ProfileBuildValidParams {
     ) -> Result<ProfileBuild, BuildError> {
         let n = set.prompts.len();
         if x.nrows() != n {
-            return Err(BuildError::Data(format!("{} embeddings for {n} prompts", x.nrows())));
+            return Err(BuildError::Data(format!(
+                "{} embeddings for {n} prompts",
+                x.nrows()
+            )));
         }
         let d = DistanceMatrix::cosine(x)?;
         let sweep = self.0.sweep.run(x, &d, progress)?;
@@ -139,7 +142,13 @@ impl ProfileBuildValidParams {
                 },
             ),
             None => {
-                let scores = cv_pseudo_count(set, &winner.labels, winner.n_clusters, self.0.cv_folds, self.0.sweep.seed());
+                let scores = cv_pseudo_count(
+                    set,
+                    &winner.labels,
+                    winner.n_clusters,
+                    self.0.cv_folds,
+                    self.0.sweep.seed(),
+                );
                 let best = scores
                     .iter()
                     .fold(scores[0], |b, s| if s[1] < b[1] { *s } else { b });
@@ -153,7 +162,17 @@ impl ProfileBuildValidParams {
                 )
             }
         };
-        let profile = assemble(set, x, winner, &sweep, pseudo_count, shrinkage, embedding_model, is_mock, self)?;
+        let profile = assemble(
+            set,
+            x,
+            winner,
+            &sweep,
+            pseudo_count,
+            shrinkage,
+            embedding_model,
+            is_mock,
+            self,
+        )?;
         Ok(ProfileBuild { profile, sweep })
     }
 }
@@ -175,7 +194,12 @@ fn assemble(
     let mut llm_profiles = BTreeMap::new();
     let mut count_map = BTreeMap::new();
     for (m, spec) in set.models.iter().enumerate() {
-        let rates = error_rates(&counts.n, &counts.errors[m], counts.global_error(m), pseudo_count);
+        let rates = error_rates(
+            &counts.n,
+            &counts.errors[m],
+            counts.global_error(m),
+            pseudo_count,
+        );
         llm_profiles.insert(spec.name.clone(), rates.into_iter().map(round6).collect());
         count_map.insert(
             spec.name.clone(),
@@ -259,7 +283,12 @@ impl ClusterCounts {
 }
 
 /// Counts over the prompts whose fold is not `skip_fold` (all when `None`).
-fn cluster_counts(set: &LabelledSet, labels: &[usize], k: usize, skip: Option<(&[usize], usize)>) -> ClusterCounts {
+fn cluster_counts(
+    set: &LabelledSet,
+    labels: &[usize],
+    k: usize,
+    skip: Option<(&[usize], usize)>,
+) -> ClusterCounts {
     let m = set.models.len();
     let mut n = vec![0u64; k];
     let mut errors = vec![vec![0.0f64; k]; m];
@@ -304,7 +333,13 @@ pub fn error_rates(n: &[u64], errors: &[f64], global: f64, pseudo_count: f64) ->
 /// Cross-validated Brier score of the shrunk rates for each pseudo-count in
 /// the grid: prompts are split into seeded folds; rates estimated on the
 /// other folds predict each held-out prompt's per-model error.
-fn cv_pseudo_count(set: &LabelledSet, labels: &[usize], k: usize, folds: usize, seed: u64) -> Vec<[f64; 2]> {
+fn cv_pseudo_count(
+    set: &LabelledSet,
+    labels: &[usize],
+    k: usize,
+    folds: usize,
+    seed: u64,
+) -> Vec<[f64; 2]> {
     let n = labels.len();
     let fold_of = seeded_folds(n, folds, seed);
     let m = set.models.len();

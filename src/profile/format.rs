@@ -192,7 +192,13 @@ impl Profile {
     /// Parses and validates a profile.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ProfileError> {
         if bytes.len() > MAX_PROFILE_BYTES {
-            return Err(invalid("", format!("{} bytes is larger than the {MAX_PROFILE_BYTES}-byte limit", bytes.len())));
+            return Err(invalid(
+                "",
+                format!(
+                    "{} bytes is larger than the {MAX_PROFILE_BYTES}-byte limit",
+                    bytes.len()
+                ),
+            ));
         }
         let wire: Wire = serde_json::from_slice(bytes)?;
         if !(wire.version == "2" || wire.version.starts_with("2.")) {
@@ -207,7 +213,10 @@ impl Profile {
             return Err(invalid("metadata.feature_dim", "must be at least 1"));
         }
         if k.checked_mul(d).is_none_or(|v| v > MAX_CENTER_VALUES) {
-            return Err(invalid("metadata", format!("{k} × {d} centroids is too large")));
+            return Err(invalid(
+                "metadata",
+                format!("{k} × {d} centroids is too large"),
+            ));
         }
         let centroids = decode_centers(&wire.cluster_centers, wire.dtype.as_deref(), k, d)?;
         let p = Profile {
@@ -249,24 +258,36 @@ impl Profile {
             return Err(invalid("metadata.feature_dim", "must be at least 1"));
         }
         if k.checked_mul(d).is_none_or(|v| v > MAX_CENTER_VALUES) {
-            return Err(invalid("metadata", format!("{k} × {d} centroids is too large")));
+            return Err(invalid(
+                "metadata",
+                format!("{k} × {d} centroids is too large"),
+            ));
         }
         if self.metadata.embedding_model.trim().is_empty() {
             return Err(invalid("metadata.embedding_model", "is empty"));
         }
         if self.centroids.len() != k * d {
-            return Err(invalid("cluster_centers", format!("{} values, expected {k} × {d}", self.centroids.len())));
+            return Err(invalid(
+                "cluster_centers",
+                format!("{} values, expected {k} × {d}", self.centroids.len()),
+            ));
         }
         for (c, row) in self.centroids.chunks_exact(d).enumerate() {
             if row.iter().any(|v| !v.is_finite()) {
-                return Err(invalid(format!("cluster_centers[{c}]"), "has a non-finite value"));
+                return Err(invalid(
+                    format!("cluster_centers[{c}]"),
+                    "has a non-finite value",
+                ));
             }
             if row.iter().all(|&v| v == 0.0) {
                 return Err(invalid(format!("cluster_centers[{c}]"), "is a zero vector"));
             }
         }
         if self.cluster_sizes.len() != k {
-            return Err(invalid("cluster_sizes", format!("{} entries, expected {k}", self.cluster_sizes.len())));
+            return Err(invalid(
+                "cluster_sizes",
+                format!("{} entries, expected {k}", self.cluster_sizes.len()),
+            ));
         }
         if self.models.is_empty() {
             return Err(invalid("models", "no models"));
@@ -277,39 +298,79 @@ impl Profile {
                 return Err(invalid(format!("models[{i}].name"), "is empty"));
             }
             if !names.insert(m.name.as_str()) {
-                return Err(invalid(format!("models[{i}].name"), format!("duplicate model `{}`", m.name)));
+                return Err(invalid(
+                    format!("models[{i}].name"),
+                    format!("duplicate model `{}`", m.name),
+                ));
             }
             if !(m.cost.is_finite() && m.cost > 0.0) {
-                return Err(invalid(format!("models[{i}].cost"), format!("`{}` has cost {}; it must be > 0", m.name, m.cost)));
+                return Err(invalid(
+                    format!("models[{i}].cost"),
+                    format!("`{}` has cost {}; it must be > 0", m.name, m.cost),
+                ));
             }
-            let rates = self
-                .llm_profiles
-                .get(&m.name)
-                .ok_or_else(|| invalid("llm_profiles", format!("no error rates for model `{}`", m.name)))?;
+            let rates = self.llm_profiles.get(&m.name).ok_or_else(|| {
+                invalid(
+                    "llm_profiles",
+                    format!("no error rates for model `{}`", m.name),
+                )
+            })?;
             if rates.len() != k {
-                return Err(invalid(format!("llm_profiles.{}", m.name), format!("{} entries, expected {k}", rates.len())));
+                return Err(invalid(
+                    format!("llm_profiles.{}", m.name),
+                    format!("{} entries, expected {k}", rates.len()),
+                ));
             }
-            if let Some((c, r)) = rates.iter().enumerate().find(|(_, r)| !(0.0..=1.0).contains(*r)) {
-                return Err(invalid(format!("llm_profiles.{}[{c}]", m.name), format!("{r} is outside [0, 1]")));
+            if let Some((c, r)) = rates
+                .iter()
+                .enumerate()
+                .find(|(_, r)| !(0.0..=1.0).contains(*r))
+            {
+                return Err(invalid(
+                    format!("llm_profiles.{}[{c}]", m.name),
+                    format!("{r} is outside [0, 1]"),
+                ));
             }
         }
-        if let Some(extra) = self.llm_profiles.keys().find(|n| !names.contains(n.as_str())) {
-            return Err(invalid("llm_profiles", format!("model `{extra}` is not in `models`")));
+        if let Some(extra) = self
+            .llm_profiles
+            .keys()
+            .find(|n| !names.contains(n.as_str()))
+        {
+            return Err(invalid(
+                "llm_profiles",
+                format!("model `{extra}` is not in `models`"),
+            ));
         }
         for (name, c) in &self.counts {
             if !names.contains(name.as_str()) {
-                return Err(invalid("counts", format!("model `{name}` is not in `models`")));
+                return Err(invalid(
+                    "counts",
+                    format!("model `{name}` is not in `models`"),
+                ));
             }
             if c.n.len() != k || c.errors.len() != k {
-                return Err(invalid(format!("counts.{name}"), format!("expected {k} entries in `n` and `errors`")));
+                return Err(invalid(
+                    format!("counts.{name}"),
+                    format!("expected {k} entries in `n` and `errors`"),
+                ));
             }
             for (i, (&n, &e)) in c.n.iter().zip(&c.errors).enumerate() {
                 if !(e.is_finite() && e >= 0.0 && e <= n as f64 + 1e-9) {
-                    return Err(invalid(format!("counts.{name}.errors[{i}]"), format!("{e} is not in [0, n = {n}]")));
+                    return Err(invalid(
+                        format!("counts.{name}.errors[{i}]"),
+                        format!("{e} is not in [0, n = {n}]"),
+                    ));
                 }
             }
         }
-        for s in [self.metadata.silhouette_score, Some(self.metadata.noise_fraction)].into_iter().flatten() {
+        for s in [
+            self.metadata.silhouette_score,
+            Some(self.metadata.noise_fraction),
+        ]
+        .into_iter()
+        .flatten()
+        {
             if !s.is_finite() {
                 return Err(invalid("metadata", "non-finite score"));
             }
@@ -381,17 +442,32 @@ impl Profile {
     }
 }
 
-fn decode_centers(v: &Value, top_dtype: Option<&str>, k: usize, d: usize) -> Result<Vec<f32>, ProfileError> {
+fn decode_centers(
+    v: &Value,
+    top_dtype: Option<&str>,
+    k: usize,
+    d: usize,
+) -> Result<Vec<f32>, ProfileError> {
     match v {
         Value::Object(o) => {
             let s = |f: &str| o.get(f).and_then(Value::as_str);
             match s("dtype") {
                 Some("float16") => {}
-                other => return Err(invalid("cluster_centers.dtype", format!("{other:?}: only \"float16\" is supported"))),
+                other => {
+                    return Err(invalid(
+                        "cluster_centers.dtype",
+                        format!("{other:?}: only \"float16\" is supported"),
+                    ))
+                }
             }
             match s("encoding") {
                 Some("base64-le") => {}
-                other => return Err(invalid("cluster_centers.encoding", format!("{other:?}: only \"base64-le\" is supported"))),
+                other => {
+                    return Err(invalid(
+                        "cluster_centers.encoding",
+                        format!("{other:?}: only \"base64-le\" is supported"),
+                    ))
+                }
             }
             let shape: Vec<u64> = o
                 .get("shape")
@@ -399,43 +475,77 @@ fn decode_centers(v: &Value, top_dtype: Option<&str>, k: usize, d: usize) -> Res
                 .map(|a| a.iter().filter_map(Value::as_u64).collect())
                 .unwrap_or_default();
             if shape != [k as u64, d as u64] {
-                return Err(invalid("cluster_centers.shape", format!("{shape:?} does not match n_clusters × feature_dim = [{k}, {d}]")));
+                return Err(invalid(
+                    "cluster_centers.shape",
+                    format!("{shape:?} does not match n_clusters × feature_dim = [{k}, {d}]"),
+                ));
             }
-            let data = s("data").ok_or_else(|| invalid("cluster_centers.data", "missing or not a string"))?;
+            let data = s("data")
+                .ok_or_else(|| invalid("cluster_centers.data", "missing or not a string"))?;
             let expected = (k * d * 2).div_ceil(3) * 4;
             if data.len() != expected {
-                return Err(invalid("cluster_centers.data", format!("{} base64 characters, expected {expected} for {k} × {d} float16 values", data.len())));
+                return Err(invalid(
+                    "cluster_centers.data",
+                    format!(
+                        "{} base64 characters, expected {expected} for {k} × {d} float16 values",
+                        data.len()
+                    ),
+                ));
             }
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(data)
                 .map_err(|e| invalid("cluster_centers.data", format!("invalid base64: {e}")))?;
             if bytes.len() != k * d * 2 {
-                return Err(invalid("cluster_centers.data", format!("{} bytes, expected {}", bytes.len(), k * d * 2)));
+                return Err(invalid(
+                    "cluster_centers.data",
+                    format!("{} bytes, expected {}", bytes.len(), k * d * 2),
+                ));
             }
-            Ok(bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect())
+            Ok(bytes
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect())
         }
         Value::Array(rows) => {
             match top_dtype {
                 None | Some("float16") => {}
-                Some(other) => return Err(invalid("dtype", format!("\"{other}\": only \"float16\" is supported"))),
+                Some(other) => {
+                    return Err(invalid(
+                        "dtype",
+                        format!("\"{other}\": only \"float16\" is supported"),
+                    ))
+                }
             }
             if rows.len() != k {
-                return Err(invalid("cluster_centers", format!("{} rows, expected n_clusters = {k}", rows.len())));
+                return Err(invalid(
+                    "cluster_centers",
+                    format!("{} rows, expected n_clusters = {k}", rows.len()),
+                ));
             }
             let mut out = Vec::with_capacity(k * d);
             for (c, row) in rows.iter().enumerate() {
-                let row = row.as_array().ok_or_else(|| invalid(format!("cluster_centers[{c}]"), "not an array"))?;
+                let row = row
+                    .as_array()
+                    .ok_or_else(|| invalid(format!("cluster_centers[{c}]"), "not an array"))?;
                 if row.len() != d {
-                    return Err(invalid(format!("cluster_centers[{c}]"), format!("{} values, expected feature_dim = {d}", row.len())));
+                    return Err(invalid(
+                        format!("cluster_centers[{c}]"),
+                        format!("{} values, expected feature_dim = {d}", row.len()),
+                    ));
                 }
                 for (j, x) in row.iter().enumerate() {
-                    let x = x.as_f64().ok_or_else(|| invalid(format!("cluster_centers[{c}][{j}]"), "not a number"))?;
+                    let x = x.as_f64().ok_or_else(|| {
+                        invalid(format!("cluster_centers[{c}][{j}]"), "not a number")
+                    })?;
                     // Values are float16 by declaration: round to it, as the binary form would.
                     out.push(f16::from_f64(x).to_f32());
                 }
             }
             Ok(out)
         }
-        _ => Err(invalid("cluster_centers", "must be an object (base64 form) or an array of rows")),
+        _ => Err(invalid(
+            "cluster_centers",
+            "must be an object (base64 form) or an array of rows",
+        )),
     }
 }

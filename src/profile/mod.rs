@@ -25,9 +25,14 @@
 //! ```
 
 mod format;
-pub use format::{Counts, Metadata, ModelInfo, Profile, ProfileError, SelectionEntry, Shrinkage, FORMAT_VERSION};
+pub use format::{
+    Counts, Metadata, ModelInfo, Profile, ProfileError, SelectionEntry, Shrinkage, FORMAT_VERSION,
+};
 
 #[cfg(feature = "builder")]
 mod build;
 #[cfg(feature = "builder")]
-pub use build::{dataset_sha256, error_rates, BuildError, ProfileBuild, ProfileBuildParams, ProfileBuildValidParams, ProfileBuilder};
+pub use build::{
+    dataset_sha256, error_rates, BuildError, ProfileBuild, ProfileBuildParams,
+    ProfileBuildValidParams, ProfileBuilder,
+};

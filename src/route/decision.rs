@@ -48,7 +48,10 @@ pub(crate) enum Errors<'r> {
     /// A row of the router's K × M table (hard assignment) or its global rates.
     Borrowed(&'r [f64]),
     /// Soft assignment with ≤ [`INLINE_MODELS`] models.
-    Inline { buf: [f64; INLINE_MODELS], len: usize },
+    Inline {
+        buf: [f64; INLINE_MODELS],
+        len: usize,
+    },
     /// Soft assignment with more models.
     Heap(Vec<f64>),
 }

@@ -117,7 +117,10 @@ pub(crate) fn exp_neg(x: f32) -> f32 {
     let i = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
     let y = (x - i * LN2_HI) - i * LN2_LO;
     // e^y by Taylor to degree 6: the remainder |y|^7/7! < 1.2e-7.
-    let p = 1.0 + y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0))))));
+    let p = 1.0
+        + y * (1.0
+            + y * (0.5
+                + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0))))));
     // 2^i for i in −26 ..= 0: a normal float built from its exponent bits.
     let scale = f32::from_bits(((i as i32 + 127) as u32) << 23);
     p * scale
@@ -126,7 +129,10 @@ pub(crate) fn exp_neg(x: f32) -> f32 {
 /// Dot product in f64, for the rare query whose squared norm over- or
 /// underflows f32 (components beyond ~1e19, or a norm below 1e-10).
 pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum()
 }
 
 /// The AVX2 + FMA kernel (x86-64 only, used when the CPU has both).
@@ -142,6 +148,68 @@ pub(crate) mod avx2 {
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
         _mm_cvtss_f32(s)
+    }
+
+    /// Sum of the lanes of `a + b`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn hsum2(a: __m256, b: __m256) -> f32 {
+        hsum(_mm256_add_ps(a, b))
+    }
+
+    /// Dot products of `q` with the four consecutive rows of `rows`
+    /// (`rows.len() == 4 · q.len()`): each 16-float chunk of `q` is loaded
+    /// once for four rows, so a fused multiply-add needs 1.25 loads instead
+    /// of 2 (loads, not arithmetic, bound the single-row kernel); two
+    /// 256-bit accumulators per row make eight independent chains.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support `avx2` and `fma`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) unsafe fn dot4(q: &[f32], rows: &[f32]) -> [f32; 4] {
+        let d = q.len();
+        if rows.len() != 4 * d {
+            return [0.0; 4];
+        }
+        let (r0, rest) = rows.split_at(d);
+        let (r1, rest) = rest.split_at(d);
+        let (r2, r3) = rest.split_at(d);
+        let (pq, p0, p1, p2, p3) = (q.as_ptr(), r0.as_ptr(), r1.as_ptr(), r2.as_ptr(), r3.as_ptr());
+        let z = _mm256_setzero_ps();
+        let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5, mut a6, mut a7) = (z, z, z, z, z, z, z, z);
+        let mut i = 0;
+        // SAFETY (all loads below): `q` and the four rows hold `d` floats
+        // each and every load reads 8 floats at `i ≤ d − 8`.
+        while i + 16 <= d {
+            let x = _mm256_loadu_ps(pq.add(i));
+            let y = _mm256_loadu_ps(pq.add(i + 8));
+            a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p0.add(i)), a0);
+            a1 = _mm256_fmadd_ps(y, _mm256_loadu_ps(p0.add(i + 8)), a1);
+            a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p1.add(i)), a2);
+            a3 = _mm256_fmadd_ps(y, _mm256_loadu_ps(p1.add(i + 8)), a3);
+            a4 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p2.add(i)), a4);
+            a5 = _mm256_fmadd_ps(y, _mm256_loadu_ps(p2.add(i + 8)), a5);
+            a6 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p3.add(i)), a6);
+            a7 = _mm256_fmadd_ps(y, _mm256_loadu_ps(p3.add(i + 8)), a7);
+            i += 16;
+        }
+        if i + 8 <= d {
+            let x = _mm256_loadu_ps(pq.add(i));
+            a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p0.add(i)), a0);
+            a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p1.add(i)), a2);
+            a4 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p2.add(i)), a4);
+            a6 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p3.add(i)), a6);
+            i += 8;
+        }
+        let mut out = [hsum2(a0, a1), hsum2(a2, a3), hsum2(a4, a5), hsum2(a6, a7)];
+        for (o, r) in out.iter_mut().zip([r0, r1, r2, r3]) {
+            for (x, y) in q[i..].iter().zip(&r[i..]) {
+                *o = x.mul_add(*y, *o);
+            }
+        }
+        out
     }
 
     /// Dot product with eight independent 256-bit FMA accumulators.
@@ -162,7 +230,11 @@ pub(crate) mod avx2 {
             let (x, y) = (x.as_ptr(), y.as_ptr());
             for (k, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `x` and `y` point to 64 floats; `8k + 8 ≤ 64`.
-                *acc = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(8 * k)), _mm256_loadu_ps(y.add(8 * k)), *acc);
+                *acc = _mm256_fmadd_ps(
+                    _mm256_loadu_ps(x.add(8 * k)),
+                    _mm256_loadu_ps(y.add(8 * k)),
+                    *acc,
+                );
             }
         }
         let ca = ra.chunks_exact(8);
@@ -170,7 +242,11 @@ pub(crate) mod avx2 {
         let (ra, rb) = (ca.remainder(), cb.remainder());
         for (x, y) in ca.zip(cb) {
             // SAFETY: both chunks hold exactly 8 floats.
-            acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x.as_ptr()), _mm256_loadu_ps(y.as_ptr()), acc[0]);
+            acc[0] = _mm256_fmadd_ps(
+                _mm256_loadu_ps(x.as_ptr()),
+                _mm256_loadu_ps(y.as_ptr()),
+                acc[0],
+            );
         }
         let s = _mm256_add_ps(
             _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])),
@@ -190,19 +266,42 @@ mod tests {
 
     #[test]
     fn kernels_match_naive() {
-        for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 33, 63, 64, 65, 127, 384, 1000] {
-            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
-            let b: Vec<f32> = (0..n).map(|i| ((i * 53 % 89) as f32 - 44.0) / 13.0).collect();
-            let naive: f64 = a.iter().zip(&b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
+        for n in [
+            0usize, 1, 7, 8, 9, 15, 16, 17, 33, 63, 64, 65, 127, 384, 1000,
+        ] {
+            let a: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+                .collect();
+            let b: Vec<f32> = (0..n)
+                .map(|i| ((i * 53 % 89) as f32 - 44.0) / 13.0)
+                .collect();
+            let naive: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| f64::from(x) * f64::from(y))
+                .sum();
             let tol = 1e-4 * (1.0 + naive.abs());
             assert!((f64::from(dot(&a, &b)) - naive).abs() <= tol, "n = {n}");
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 // SAFETY: the features were just detected.
                 let v = unsafe { avx2::dot(&a, &b) };
                 assert!((f64::from(v) - naive).abs() <= tol, "n = {n}");
+                let rows: Vec<f32> = [&b, &a, &b, &a].iter().flat_map(|r| r.iter().copied()).collect();
+                // SAFETY: as above.
+                let v4 = unsafe { avx2::dot4(&a, &rows) };
+                let aa: f64 = a.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+                for (k, want) in [naive, aa, naive, aa].into_iter().enumerate() {
+                    let tol = 1e-4 * (1.0 + want.abs());
+                    assert!((f64::from(v4[k]) - want).abs() <= tol, "n = {n}, row {k}");
+                }
             }
-            assert!((f64::from(dot_lanes::<16, false>(&a, &b)) - naive).abs() <= tol, "n = {n}");
+            assert!(
+                (f64::from(dot_lanes::<16, false>(&a, &b)) - naive).abs() <= tol,
+                "n = {n}"
+            );
             assert!((dot_f64(&a, &b) - naive).abs() < 1e-9);
             let sq: f64 = a.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
             assert!((f64::from(sum_squares(&a)) - sq).abs() <= 1e-4 * (1.0 + sq));

@@ -178,7 +178,15 @@ impl std::fmt::Debug for Router {
         f.debug_struct("Router")
             .field("clusters", &self.k)
             .field("dim", &self.d)
-            .field("models", &self.profile.models.iter().map(|m| &m.name).collect::<Vec<_>>())
+            .field(
+                "models",
+                &self
+                    .profile
+                    .models
+                    .iter()
+                    .map(|m| &m.name)
+                    .collect::<Vec<_>>(),
+            )
             .field("embedding_model", &self.profile.metadata.embedding_model)
             .field("is_mock", &self.profile.metadata.is_mock)
             .finish()
@@ -256,13 +264,21 @@ impl Router {
         for row in profile.centroids.chunks_exact(d) {
             // Finite and non-zero by validation; float16 values keep the sum
             // far from f64 overflow.
-            let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+            let norm = row
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+                .sqrt();
             centroids.extend(row.iter().map(|&v| (f64::from(v) / norm) as f32));
         }
         let mut errors = vec![0.0f64; k * m];
         for (j, model) in profile.models.iter().enumerate() {
             // Present with K entries in [0, 1] by validation.
-            let rates = profile.llm_profiles.get(&model.name).map(Vec::as_slice).unwrap_or(&[]);
+            let rates = profile
+                .llm_profiles
+                .get(&model.name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             for (c, &e) in rates.iter().enumerate().take(k) {
                 errors[c * m + j] = e;
             }
@@ -293,7 +309,8 @@ impl Router {
             cost_norm,
             global,
             #[cfg(target_arch = "x86_64")]
-            avx2_fma: std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
+            avx2_fma: std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma"),
         })
     }
 
@@ -406,7 +423,11 @@ impl Router {
     /// [`RouteError::ZeroVector`], and for options naming models,
     /// [`RouteError::UnknownModel`], [`RouteError::ModelIndexOutOfRange`],
     /// [`RouteError::FallbackNotAllowed`].
-    pub fn route_embedding(&self, embedding: &[f32], opts: &RouteOptions) -> Result<RouteDecision<'_>, RouteError> {
+    pub fn route_embedding(
+        &self,
+        embedding: &[f32],
+        opts: &RouteOptions,
+    ) -> Result<RouteDecision<'_>, RouteError> {
         if embedding.len() != self.d {
             return Err(RouteError::Dimension {
                 expected: self.d,
@@ -433,7 +454,8 @@ impl Router {
             self.scan_dispatch(embedding, norm, inv_t, t)
         };
         let sim = sim.clamp(-1.0, 1.0);
-        let confident = confidence >= opts.min_confidence() && opts.min_similarity().is_none_or(|s| sim >= s);
+        let confident =
+            confidence >= opts.min_confidence() && opts.min_similarity().is_none_or(|s| sim >= s);
         let (basis, errors) = match (&top, confident) {
             (_, false) => (Basis::Fallback, Errors::Borrowed(&self.global[..])),
             (None, true) => (Basis::Hard, Errors::Borrowed(self.error_row(best))),
@@ -472,14 +494,27 @@ impl Router {
                     // reports both features (`Router::from_profile`).
                     return unsafe { self.scan_avx2_fma(q, inv, inv_t, sink) };
                 }
-                self.scan(|r| kernel::dot(q, r) * inv, inv_t, sink)
+                let one = |r: &[f32]| kernel::dot(q, r) * inv;
+                self.scan(|rows: &[f32]| Self::each_row(rows, self.d, one), one, inv_t, sink)
             }
-            QueryNorm::Slow(n) => self.scan(|r| (kernel::dot_f64(q, r) / n) as f32, inv_t, sink),
+            QueryNorm::Slow(n) => {
+                let one = |r: &[f32]| (kernel::dot_f64(q, r) / n) as f32;
+                self.scan(|rows: &[f32]| Self::each_row(rows, self.d, one), one, inv_t, sink)
+            }
         }
     }
 
-    /// [`scan`](Self::scan) compiled for AVX2 + FMA: eight 256-bit fused
-    /// multiply-add chains per dot product.
+    /// Four single-row similarities.
+    #[inline(always)]
+    fn each_row(rows: &[f32], d: usize, one: impl Fn(&[f32]) -> f32) -> [f32; 4] {
+        let mut out = [0.0; 4];
+        for (o, r) in out.iter_mut().zip(rows.chunks_exact(d)) {
+            *o = one(r);
+        }
+        out
+    }
+
+    /// [`scan`](Self::scan) with the AVX2 + FMA kernels (four rows at a time).
     ///
     /// # Safety
     ///
@@ -487,28 +522,33 @@ impl Router {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn scan_avx2_fma<S: Sink>(&self, q: &[f32], inv: f32, inv_t: f32, sink: &mut S) -> (usize, f32, f32) {
-        // SAFETY: the caller guarantees the features.
-        self.scan(|r| unsafe { kernel::avx2::dot(q, r) } * inv, inv_t, sink)
+        // SAFETY (both closures): the caller guarantees the features.
+        self.scan(
+            |rows: &[f32]| unsafe { kernel::avx2::dot4(q, rows) }.map(|s| s * inv),
+            |r: &[f32]| unsafe { kernel::avx2::dot(q, r) } * inv,
+            inv_t,
+            sink,
+        )
     }
 
-    /// One pass over the centroids: the nearest (earliest among equals), its
-    /// similarity, and its softmax probability at `1 / inv_t`, accumulated
+    /// One pass over the centroids, four rows at a time (`four`) then one
+    /// (`one`): the nearest cluster (earliest among equals), its similarity,
+    /// and its softmax probability at temperature `1 / inv_t`, accumulated
     /// online (the running sum is rescaled when the maximum moves), so each
     /// cluster costs one dot product and at most one `exp`.
     #[inline(always)]
-    fn scan<F: Fn(&[f32]) -> f32, S: Sink>(&self, sim: F, inv_t: f32, sink: &mut S) -> (usize, f32, f32) {
-        let mut rows = self.centroids.chunks_exact(self.d);
-        let Some(first) = rows.next() else {
-            // Unreachable: validation guarantees K ≥ 1.
-            return (0, 0.0, 1.0);
-        };
-        let mut best_s = sim(first);
-        sink.push(best_s, 0);
-        let (mut best, mut z) = (0, 1.0f32);
-        for (c, row) in rows.enumerate() {
-            let c = c + 1;
-            let s = sim(row);
+    fn scan<F4, F1, S>(&self, four: F4, one: F1, inv_t: f32, sink: &mut S) -> (usize, f32, f32)
+    where
+        F4: Fn(&[f32]) -> [f32; 4],
+        F1: Fn(&[f32]) -> f32,
+        S: Sink,
+    {
+        // Start below any similarity so the first cluster becomes the best
+        // with z = 0 · e^… + 1 = 1.
+        let (mut best, mut best_s, mut z) = (0usize, f32::NEG_INFINITY, 0.0f32);
+        let mut visit = |c: usize, s: f32| {
             if s > best_s {
+                // The first cluster: exp_neg(−∞) = 0.
                 z = z * kernel::exp_neg((best_s - s) * inv_t) + 1.0;
                 best_s = s;
                 best = c;
@@ -516,6 +556,19 @@ impl Router {
                 z += kernel::exp_neg((s - best_s) * inv_t);
             }
             sink.push(s, c);
+        };
+        let blocks = self.centroids.chunks_exact(4 * self.d);
+        let rest = blocks.remainder();
+        let mut c = 0;
+        for block in blocks {
+            for s in four(block) {
+                visit(c, s);
+                c += 1;
+            }
+        }
+        for row in rest.chunks_exact(self.d) {
+            visit(c, one(row));
+            c += 1;
         }
         (best, best_s, 1.0 / z)
     }
@@ -568,7 +621,8 @@ impl Router {
                 Some((b, bs)) => {
                     score < bs
                         || (score == bs
-                            && (self.costs[m] < self.costs[b] || (self.costs[m] == self.costs[b] && e < errors[b])))
+                            && (self.costs[m] < self.costs[b]
+                                || (self.costs[m] == self.costs[b] && e < errors[b])))
                 }
             };
             if better {
@@ -586,7 +640,9 @@ impl Router {
                 index: *i,
                 count: self.m,
             }),
-            ModelRef::Name(n) => self.model_index(n).ok_or_else(|| RouteError::UnknownModel(n.clone())),
+            ModelRef::Name(n) => self
+                .model_index(n)
+                .ok_or_else(|| RouteError::UnknownModel(n.clone())),
         }
     }
 
@@ -601,13 +657,19 @@ impl Router {
         Ok(mask)
     }
 
-    fn resolve_fallback(&self, opts: &RouteOptions, mask: &ModelMask) -> Result<Option<usize>, RouteError> {
+    fn resolve_fallback(
+        &self,
+        opts: &RouteOptions,
+        mask: &ModelMask,
+    ) -> Result<Option<usize>, RouteError> {
         let Some(r) = opts.fallback_model() else {
             return Ok(None);
         };
         let f = self.resolve(r)?;
         if !mask.contains(f) {
-            return Err(RouteError::FallbackNotAllowed(self.profile.models[f].name.clone()));
+            return Err(RouteError::FallbackNotAllowed(
+                self.profile.models[f].name.clone(),
+            ));
         }
         Ok(Some(f))
     }
@@ -623,7 +685,10 @@ fn query_norm(q: &[f32]) -> Result<QueryNorm, RouteError> {
         return Ok(QueryNorm::Fast(1.0 / ss.sqrt()));
     }
     if let Some(index) = q.iter().position(|x| !x.is_finite()) {
-        return Err(RouteError::NonFinite { index, value: q[index] });
+        return Err(RouteError::NonFinite {
+            index,
+            value: q[index],
+        });
     }
     let ss: f64 = q.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
     if ss == 0.0 {

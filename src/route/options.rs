@@ -199,32 +199,49 @@ impl RouteOptionsBuilder {
 
     /// Checks every value and returns the usable options.
     pub fn check(self) -> Result<RouteOptions, RouteError> {
-        let bad = |name: &'static str, reason: String| Err(RouteError::InvalidOption { name, reason });
+        let bad =
+            |name: &'static str, reason: String| Err(RouteError::InvalidOption { name, reason });
         let (lambda, cost_preference) = match self.tradeoff {
             Tradeoff::Preference(p) => {
                 if !(0.0..=1.0).contains(&p) {
                     return bad("cost_preference", format!("must be in [0, 1], got {p}"));
                 }
-                let lambda = if p >= 1.0 { f64::INFINITY } else { p / (1.0 - p) };
+                let lambda = if p >= 1.0 {
+                    f64::INFINITY
+                } else {
+                    p / (1.0 - p)
+                };
                 (lambda, Some(p))
             }
             Tradeoff::Lambda(l) => {
                 if l.is_nan() || l < 0.0 {
-                    return bad("lambda", format!("must be ≥ 0 (or +∞ for pure cost), got {l}"));
+                    return bad(
+                        "lambda",
+                        format!("must be ≥ 0 (or +∞ for pure cost), got {l}"),
+                    );
                 }
                 (l, None)
             }
         };
         if let Assignment::Soft { top_k } = self.assignment {
             if !(1..=MAX_SOFT_TOP_K).contains(&top_k) {
-                return bad("soft.top_k", format!("must be in 1..={MAX_SOFT_TOP_K}, got {top_k}"));
+                return bad(
+                    "soft.top_k",
+                    format!("must be in 1..={MAX_SOFT_TOP_K}, got {top_k}"),
+                );
             }
         }
         if !(self.temperature.is_finite() && self.temperature >= 1e-6) {
-            return bad("temperature", format!("must be finite and ≥ 1e-6, got {}", self.temperature));
+            return bad(
+                "temperature",
+                format!("must be finite and ≥ 1e-6, got {}", self.temperature),
+            );
         }
         if !(0.0..=1.0).contains(&self.min_confidence) {
-            return bad("min_confidence", format!("must be in [0, 1], got {}", self.min_confidence));
+            return bad(
+                "min_confidence",
+                format!("must be in [0, 1], got {}", self.min_confidence),
+            );
         }
         if let Some(s) = self.min_similarity {
             if !(-1.0..=1.0).contains(&s) {

@@ -38,7 +38,11 @@ pub fn npy_bytes(descr: &str, shape: &[usize], fortran: bool, payload: &[u8]) ->
         1 => format!("({},)", shape[0]),
         _ => format!(
             "({})",
-            shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut header = format!(

@@ -53,7 +53,10 @@ impl EmbeddingArgs {
             let mut m = PrecomputedEmbeddings::load(path, model)?;
             m.check_rows(texts.len())?;
             m.normalize_rows()?;
-            return Ok(Embedded { matrix: m, is_mock: false });
+            return Ok(Embedded {
+                matrix: m,
+                is_mock: false,
+            });
         }
         let Some(embedder) = self.embedder()? else {
             return Err("no embeddings: give --embeddings E.npy, --model PATH or --mock".into());
@@ -69,7 +72,8 @@ impl EmbeddingArgs {
             pb.inc(1);
         }
         pb.finish_and_clear();
-        let mut m = PrecomputedEmbeddings::from_rows(data, dim, embedder.model_id(), "embedder output")?;
+        let mut m =
+            PrecomputedEmbeddings::from_rows(data, dim, embedder.model_id(), "embedder output")?;
         m.normalize_rows()?;
         Ok(Embedded {
             matrix: m,

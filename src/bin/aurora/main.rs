@@ -1,8 +1,8 @@
 //! `aurora`: build router profiles, route prompts, check the setup.
 
 mod embedding_args;
-mod progress;
 mod profile_cmd;
+mod progress;
 mod route_cmd;
 mod setup_cmd;
 
@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 #[derive(Parser)]
-#[command(name = "aurora", version, about = "On-device LLM routing: build router profiles, route prompts, check the setup")]
+#[command(
+    name = "aurora",
+    version,
+    about = "On-device LLM routing: build router profiles, route prompts, check the setup"
+)]
 struct Cli {
     /// Worker threads for embedding and clustering (default: all cores).
     #[arg(long, global = true)]
@@ -46,7 +50,10 @@ fn main() -> ExitCode {
             eprintln!("error: --threads must be at least 1");
             return ExitCode::from(2);
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
             eprintln!("error: cannot start {n} threads: {e}");
             return ExitCode::FAILURE;
         }

@@ -106,7 +106,13 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         pb.set_position(done as u64);
         pb.set_message(label.to_string());
     };
-    let built = params.build(&set, emb.matrix.view(), emb.matrix.model_id(), emb.is_mock, &tick)?;
+    let built = params.build(
+        &set,
+        emb.matrix.view(),
+        emb.matrix.model_id(),
+        emb.is_mock,
+        &tick,
+    )?;
     pb.finish_and_clear();
     built.profile.write(&a.out)?;
     if let Some(path) = &a.labels_out {
@@ -120,7 +126,10 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     let md = &p.metadata;
     if a.verbose {
         for c in &built.sweep.candidates {
-            let score = c.silhouette.map(|s| format!("{s:.4}")).unwrap_or_else(|| "-".into());
+            let score = c
+                .silhouette
+                .map(|s| format!("{s:.4}"))
+                .unwrap_or_else(|| "-".into());
             let why = c.rejected.as_deref().unwrap_or("");
             eprintln!(
                 "  {:<45} clusters={:<3} noise={:>5.1}% silhouette={score:<8} {why}",
@@ -166,5 +175,10 @@ fn now_rfc3339() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

@@ -54,7 +54,9 @@ pub struct RouteArgs {
 }
 
 fn options(a: &RouteArgs) -> CliResult<RouteOptions> {
-    let mut b = RouteOptions::builder().cost_preference(a.cost_preference).min_confidence(a.min_confidence);
+    let mut b = RouteOptions::builder()
+        .cost_preference(a.cost_preference)
+        .min_confidence(a.min_confidence);
     if let Some(l) = a.lambda {
         b = b.lambda(l);
     }
@@ -69,7 +71,8 @@ fn options(a: &RouteArgs) -> CliResult<RouteOptions> {
 
 /// `aurora route`.
 pub fn run(a: RouteArgs) -> CliResult {
-    let router = Router::from_path(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    let router =
+        Router::from_path(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
     let opts = options(&a)?;
     router.check_options(&opts)?;
     if let Some(name) = &a.embedding_model {
@@ -97,7 +100,8 @@ pub fn run(a: RouteArgs) -> CliResult {
         return print(&router, &d, a.json, None);
     }
     if let Some(js) = &a.embedding_json {
-        let v: Vec<f32> = serde_json::from_str(js).map_err(|e| format!("--embedding-json: not a JSON array of numbers: {e}"))?;
+        let v: Vec<f32> = serde_json::from_str(js)
+            .map_err(|e| format!("--embedding-json: not a JSON array of numbers: {e}"))?;
         let d = router.route_embedding(&v, &opts)?;
         return print(&router, &d, a.json, None);
     }

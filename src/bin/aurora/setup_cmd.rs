@@ -42,7 +42,11 @@ fn open(model: Option<&PathBuf>) -> CliResult<CactusEmbedder> {
 
 /// `aurora doctor`.
 pub fn doctor(a: DoctorArgs) -> CliResult {
-    let backend = if cactus_sys::is_mock() { "mock" } else { "cactus" };
+    let backend = if cactus_sys::is_mock() {
+        "mock"
+    } else {
+        "cactus"
+    };
     let probe = open(a.model.as_ref()).and_then(|e| {
         let v = e.embed("aurora doctor probe")?;
         Ok((e.model_id().to_string(), v.len()))
