@@ -8,6 +8,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sha2::{Digest, Sha256};
 
 use super::format::{Counts, Metadata, Profile, SelectionEntry, Shrinkage, FORMAT_VERSION};
+use super::update::{error_rates, round6};
 use crate::cluster::sweep::{Candidate, SweepOutcome, SweepValidParams};
 use crate::cluster::{ClusterError, DistanceMatrix};
 use crate::dataset::LabelledSet;
@@ -259,11 +260,6 @@ fn assemble(
     Ok(profile)
 }
 
-/// Rounds to 6 decimals (keeps profiles compact; far below estimation noise).
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
-}
-
 /// Per-cluster counts: prompts per cluster and summed error per model.
 #[derive(Debug, Clone)]
 struct ClusterCounts {
@@ -304,30 +300,6 @@ fn cluster_counts(
         }
     }
     ClusterCounts { n, errors }
-}
-
-/// Shrunk per-cluster error rates: `(errors_c + a·global) / (n_c + a)`, the
-/// posterior mean under a Beta prior of strength `a` centred on the model's
-/// global error. An empty cluster gets the global error.
-///
-/// ```
-/// use aurora_router::profile::error_rates;
-/// let r = error_rates(&[10, 0], &[2.0, 0.0], 0.5, 10.0);
-/// assert!((r[0] - 0.35).abs() < 1e-12);
-/// assert_eq!(r[1], 0.5);
-/// ```
-pub fn error_rates(n: &[u64], errors: &[f64], global: f64, pseudo_count: f64) -> Vec<f64> {
-    n.iter()
-        .zip(errors)
-        .map(|(&n, &e)| {
-            let denom = n as f64 + pseudo_count;
-            if denom > 0.0 {
-                ((e + pseudo_count * global) / denom).clamp(0.0, 1.0)
-            } else {
-                global
-            }
-        })
-        .collect()
 }
 
 /// Cross-validated Brier score of the shrunk rates for each pseudo-count in

@@ -25,6 +25,8 @@
 //! ```
 
 mod format;
+mod update;
+pub use update::{error_rates, AddModelReport, DEFAULT_PSEUDO_COUNT};
 pub use format::{
     Counts, Metadata, ModelInfo, Profile, ProfileError, SelectionEntry, Shrinkage, FORMAT_VERSION,
 };
@@ -33,6 +35,6 @@ pub use format::{
 mod build;
 #[cfg(feature = "builder")]
 pub use build::{
-    dataset_sha256, error_rates, BuildError, ProfileBuild, ProfileBuildParams,
+    dataset_sha256, BuildError, ProfileBuild, ProfileBuildParams,
     ProfileBuildValidParams, ProfileBuilder,
 };

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use aurora_router::cluster::sweep::Sweep;
-use aurora_router::dataset::LabelledSet;
-use aurora_router::profile::ProfileBuilder;
+use aurora_router::dataset::{read_prompts, read_results, LabelledSet};
+use aurora_router::profile::{ModelInfo, Profile, ProfileBuilder};
 use clap::{Args, Subcommand};
 
 use crate::embedding_args::EmbeddingArgs;
@@ -16,6 +16,39 @@ use crate::{progress, CliResult};
 pub enum ProfileCommand {
     /// Embed a labelled prompt set, sweep KMeans and HDBSCAN, write a profile.
     Build(BuildArgs),
+    /// Add a model to a profile from labelled prompts, without re-clustering.
+    AddModel(AddModelArgs),
+}
+
+/// Flags of `aurora profile add-model`.
+#[derive(Args, Debug)]
+pub struct AddModelArgs {
+    /// The profile to extend.
+    #[arg(long)]
+    profile: PathBuf,
+    /// Labelled prompts, JSON Lines.
+    #[arg(long)]
+    prompts: PathBuf,
+    /// Correctness CSV with a column named like --name.
+    #[arg(long)]
+    results: PathBuf,
+    #[command(flatten)]
+    embedding: EmbeddingArgs,
+    /// The model's name (its column in --results).
+    #[arg(long)]
+    name: String,
+    /// The model's relative cost per call (> 0), in the profile's units.
+    #[arg(long)]
+    cost: f64,
+    /// Path of the model file on the device, recorded as `path`.
+    #[arg(long)]
+    path: Option<String>,
+    /// Re-estimate the model if the profile already has it.
+    #[arg(long)]
+    replace: bool,
+    /// Where to write the extended profile.
+    #[arg(long, short)]
+    out: PathBuf,
 }
 
 /// Flags of `aurora profile build`.
@@ -77,6 +110,7 @@ pub struct BuildArgs {
 pub fn run(cmd: ProfileCommand, quiet: bool) -> CliResult {
     match cmd {
         ProfileCommand::Build(a) => build(a, quiet),
+        ProfileCommand::AddModel(a) => add_model(a, quiet),
     }
 }
 
@@ -154,6 +188,56 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         md.feature_dim,
         md.shrinkage.as_ref().map(|s| s.pseudo_count).unwrap_or(0.0),
         t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
+    let mut profile = Profile::read(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    let prompts = read_prompts(&a.prompts)?;
+    let results = read_results(&a.results, &prompts)?;
+    let column = results
+        .model_index(&a.name)
+        .ok_or_else(|| format!("{}: no column named `{}`", a.results.display(), a.name))?;
+    let md = &profile.metadata;
+    if let Some(m) = &a.embedding.embedding_model {
+        if m != &md.embedding_model {
+            return Err(format!("embeddings from `{m}` do not match the profile's `{}`", md.embedding_model).into());
+        }
+    }
+    let texts: Vec<&str> = prompts.iter().map(|p| p.text.as_str()).collect();
+    let emb = a.embedding.embed_all(&texts, quiet)?;
+    if a.embedding.embeddings.is_none()
+        && (emb.matrix.model_id() != md.embedding_model || emb.is_mock != md.is_mock)
+    {
+        return Err(format!(
+            "embedder `{}` (mock: {}) does not match the profile's `{}` (mock: {})",
+            emb.matrix.model_id(),
+            emb.is_mock,
+            md.embedding_model,
+            md.is_mock
+        )
+        .into());
+    }
+    if emb.matrix.dim() != profile.dim() {
+        return Err(format!("embeddings have dimension {}, the profile {}", emb.matrix.dim(), profile.dim()).into());
+    }
+    let mut extra = serde_json::Map::new();
+    if let Some(p) = &a.path {
+        extra.insert("path".into(), p.clone().into());
+    }
+    let info = ModelInfo { name: a.name.clone(), cost: a.cost, extra };
+    let correctness: Vec<f64> = results.correctness.iter().map(|r| r[column]).collect();
+    let report = profile.add_model(info, emb.matrix.as_slice(), &correctness, a.replace)?;
+    profile.write(&a.out)?;
+    println!(
+        "{} `{}` (global error {:.3} on {} prompts, pseudo-count {}) -> {}",
+        if report.replaced { "re-estimated" } else { "added" },
+        a.name,
+        report.global_error,
+        correctness.len(),
+        report.pseudo_count,
+        a.out.display()
     );
     Ok(())
 }
