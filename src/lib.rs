@@ -12,6 +12,8 @@
 //!   shared distance matrix, and the sweep that picks a clustering.
 //! * [`profile`] — the JSON profile format (float16 centroids, per-cluster
 //!   error rates) and the builder that produces it.
+//! * [`ffi`] — the C ABI (`include/aurora_router.h`).
+//! * `mobile` (feature `uniffi`) — the Swift / Kotlin API (`bindings/`).
 //!
 //! The Cactus engine is reached through the `cactus-sys` crate; on x86 hosts
 //! a deterministic mock Cactus written in C serves the same FFI, and every
@@ -23,8 +25,16 @@ pub mod cluster;
 #[cfg(feature = "builder")]
 pub mod dataset;
 pub mod embed;
+#[cfg(feature = "builder")]
+pub mod eval;
+pub mod ffi;
+#[cfg(feature = "uniffi")]
+pub mod mobile;
 pub mod profile;
 pub mod route;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 /// The crate version, as recorded in generated profiles.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -323,3 +323,39 @@ fn cli_rejects_embeddings_with_the_wrong_row_count() {
         "{err}"
     );
 }
+
+#[test]
+fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
+    use aurora_router::profile::Selection;
+    let (set, e) = fixture_set();
+    let sweep = Sweep::params().seed(3).check().unwrap();
+    let p = ProfileBuilder::params(sweep)
+        .selection(Selection::RoutingCv { ks: vec![2, 4, 8] })
+        .check()
+        .unwrap()
+        .build(&set, e.view(), e.model_id(), false, &|_, _, _| {})
+        .unwrap()
+        .profile;
+    let md = &p.metadata;
+    assert_eq!(md.selection_method.as_deref(), Some("routing-cv"));
+    assert_eq!(md.selection.len(), 3);
+    let best = md
+        .selection
+        .iter()
+        .max_by(|a, b| a.extra["cv_qab"].as_f64().unwrap().total_cmp(&b.extra["cv_qab"].as_f64().unwrap()))
+        .unwrap();
+    assert_eq!(md.n_clusters, best.n_clusters);
+    let sh = md.shrinkage.as_ref().unwrap();
+    assert_eq!(sh.method, "routing-cv");
+    assert_eq!(sh.pseudo_count, best.extra["cv_pseudo_count"].as_f64().unwrap());
+    for s in &md.selection {
+        let q = s.extra["cv_qab"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&q) && q > 0.2, "implausible QAB {q}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&p.to_json()).unwrap();
+    assert!(schema_validator().is_valid(&v));
+    let bad = ProfileBuilder::params(Sweep::params().check().unwrap())
+        .selection(Selection::RoutingCv { ks: vec![] })
+        .check();
+    assert!(bad.is_err());
+}

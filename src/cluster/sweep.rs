@@ -226,6 +226,16 @@ impl SweepValidParams {
         self.0.seed
     }
 
+    /// KMeans restarts per K.
+    pub fn kmeans_runs(&self) -> usize {
+        self.0.kmeans_runs
+    }
+
+    /// Largest point count scored exactly by silhouette.
+    pub fn silhouette_max_exact(&self) -> usize {
+        self.0.silhouette_max_exact
+    }
+
     /// Runs the sweep over the L2-normalised rows of `x`, whose distances are
     /// `d`. `progress(done, total, label)` is called after each candidate.
     pub fn run(
@@ -465,7 +475,7 @@ pub fn normalize_rows(c: &mut Array2<f32>) {
 }
 
 /// Drops clusters with no member and renumbers the rest in order.
-fn compact(labels: Vec<usize>, centroids: Array2<f32>) -> (Vec<usize>, Array2<f32>) {
+pub fn compact(labels: Vec<usize>, centroids: Array2<f32>) -> (Vec<usize>, Array2<f32>) {
     let k = centroids.nrows();
     let mut sizes = vec![0usize; k];
     for &l in &labels {

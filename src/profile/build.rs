@@ -9,7 +9,10 @@ use sha2::{Digest, Sha256};
 
 use super::format::{Counts, Metadata, Profile, SelectionEntry, Shrinkage, FORMAT_VERSION};
 use super::update::{error_rates, round6};
-use crate::cluster::sweep::{Candidate, SweepOutcome, SweepValidParams};
+use super::routing_cv::{routing_cv, ROUTING_CV_PSEUDO_COUNTS};
+use crate::cluster::kmeans::SphericalKMeans;
+use crate::cluster::silhouette::{silhouette, SilhouetteSample};
+use crate::cluster::sweep::{compact, Algorithm, Candidate, CandidateParams, SweepOutcome, SweepValidParams};
 use crate::cluster::{ClusterError, DistanceMatrix};
 use crate::dataset::LabelledSet;
 
@@ -39,10 +42,28 @@ const PSEUDO_COUNT_GRID: [f64; 10] = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileBuildParams {
     sweep: SweepValidParams,
+    selection: Selection,
     pseudo_count: Option<f64>,
     cv_folds: usize,
     created_at: Option<String>,
 }
+
+/// How the clustering (and the shrinkage) is selected.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    /// The sweep's best mean cosine silhouette; the pseudo-count by
+    /// cross-validated Brier score.
+    Silhouette,
+    /// Spherical KMeans with the K (from this list) and pseudo-count that
+    /// give the best held-out routing QAB (see [`routing_cv`](super::routing_cv)).
+    RoutingCv {
+        /// Candidate numbers of clusters.
+        ks: Vec<usize>,
+    },
+}
+
+/// Default K grid of `--select routing-cv`.
+pub const ROUTING_CV_KS: [usize; 9] = [5, 10, 15, 20, 30, 40, 50, 60, 80];
 
 /// Checked profile build parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +79,7 @@ impl ProfileBuilder {
     pub fn params(sweep: SweepValidParams) -> ProfileBuildParams {
         ProfileBuildParams {
             sweep,
+            selection: Selection::Silhouette,
             pseudo_count: None,
             cv_folds: 5,
             created_at: None,
@@ -66,6 +88,11 @@ impl ProfileBuilder {
 }
 
 impl ProfileBuildParams {
+    /// How to select the clustering (default: silhouette).
+    pub fn selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
     /// Fixes the shrinkage pseudo-count instead of cross-validating it.
     pub fn pseudo_count(mut self, a: Option<f64>) -> Self {
         self.pseudo_count = a;
@@ -97,6 +124,14 @@ impl ProfileBuildParams {
                 name: "cv_folds",
                 reason: format!("must be at least 2, got {}", self.cv_folds),
             });
+        }
+        if let Selection::RoutingCv { ks } = &self.selection {
+            if ks.is_empty() || ks.iter().any(|&k| k < 2) {
+                return Err(BuildError::InvalidParam {
+                    name: "cv_ks",
+                    reason: "needs at least one K, each at least 2".into(),
+                });
+            }
         }
         Ok(ProfileBuildValidParams(self))
     }
@@ -130,11 +165,18 @@ impl ProfileBuildValidParams {
             )));
         }
         let d = DistanceMatrix::cosine(x)?;
-        let sweep = self.0.sweep.run(x, &d, progress)?;
+        let (sweep, selection, method, fixed_shrinkage) = match &self.0.selection {
+            Selection::Silhouette => {
+                let sweep = self.0.sweep.run(x, &d, progress)?;
+                let entries = sweep.candidates.iter().map(selection_entry).collect();
+                (sweep, entries, "silhouette", None)
+            }
+            Selection::RoutingCv { ks } => self.routing_cv_outcome(set, x, &d, ks, progress)?,
+        };
         drop(d);
         let winner = sweep.winner();
-        let (pseudo_count, shrinkage) = match self.0.pseudo_count {
-            Some(a) => (
+        let (pseudo_count, shrinkage) = match (self.0.pseudo_count, fixed_shrinkage) {
+            (Some(a), _) => (
                 a,
                 Shrinkage {
                     pseudo_count: a,
@@ -142,7 +184,8 @@ impl ProfileBuildValidParams {
                     cv_scores: Vec::new(),
                 },
             ),
-            None => {
+            (None, Some(s)) => (s.pseudo_count, s),
+            (None, None) => {
                 let scores = cv_pseudo_count(
                     set,
                     &winner.labels,
@@ -167,7 +210,8 @@ impl ProfileBuildValidParams {
             set,
             x,
             winner,
-            &sweep,
+            selection,
+            method,
             pseudo_count,
             shrinkage,
             embedding_model,
@@ -178,12 +222,84 @@ impl ProfileBuildValidParams {
     }
 }
 
+fn selection_entry(c: &Candidate) -> SelectionEntry {
+    SelectionEntry {
+        algorithm: c.algorithm.name().into(),
+        params: serde_json::to_value(c.params).unwrap_or_default(),
+        n_clusters: c.n_clusters,
+        noise_fraction: round6(c.noise_fraction),
+        silhouette: c.silhouette.map(round6),
+        rejected: c.rejected.clone(),
+        extra: Default::default(),
+    }
+}
+
+impl ProfileBuildValidParams {
+    /// Routing cross-validation over `ks`, then the winner fitted on all the
+    /// data: one candidate, the selection table, and the chosen shrinkage.
+    fn routing_cv_outcome(
+        &self,
+        set: &LabelledSet,
+        x: ArrayView2<'_, f32>,
+        d: &DistanceMatrix,
+        ks: &[usize],
+        progress: &(dyn Fn(usize, usize, &str) + Sync),
+    ) -> Result<(SweepOutcome, Vec<SelectionEntry>, &'static str, Option<Shrinkage>), BuildError> {
+        let seed = self.0.sweep.seed();
+        let runs = self.0.sweep.kmeans_runs();
+        let scores = routing_cv(set, x, ks, self.0.cv_folds, seed, runs, progress)?;
+        let best = scores
+            .iter()
+            .fold(&scores[0], |b, s| if s.best().1 > b.best().1 { s } else { b });
+        let (a, _) = best.best();
+        let fit = SphericalKMeans::params(best.k).seed(seed).n_runs(runs).check()?.fit(x)?;
+        let (labels, centroids) = compact(fit.labels, fit.centroids);
+        let k = centroids.nrows();
+        let s = silhouette(d, &labels, k, &SilhouetteSample::for_size(x.nrows(), self.0.sweep.silhouette_max_exact(), seed))?;
+        let winner = Candidate {
+            algorithm: Algorithm::KMeans,
+            params: CandidateParams::KMeans { k: best.k },
+            n_clusters: k,
+            noise_fraction: 0.0,
+            silhouette: Some(s),
+            rejected: None,
+            labels,
+            centroids,
+        };
+        let entries = scores
+            .iter()
+            .map(|sc| {
+                let (pa, q) = sc.best();
+                let mut extra = serde_json::Map::new();
+                extra.insert("cv_qab".into(), round6(q).into());
+                extra.insert("cv_pseudo_count".into(), pa.into());
+                SelectionEntry {
+                    algorithm: "kmeans".into(),
+                    params: serde_json::json!({ "k": sc.k }),
+                    n_clusters: sc.k,
+                    noise_fraction: 0.0,
+                    silhouette: (sc.k == best.k).then(|| round6(s)),
+                    rejected: None,
+                    extra,
+                }
+            })
+            .collect();
+        let shrinkage = Shrinkage {
+            pseudo_count: a,
+            method: "routing-cv".into(),
+            cv_scores: ROUTING_CV_PSEUDO_COUNTS.iter().zip(&best.qab).map(|(&a, &q)| [a, round6(q)]).collect(),
+        };
+        Ok((SweepOutcome { candidates: vec![winner], best: 0 }, entries, "routing-cv", Some(shrinkage)))
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn assemble(
     set: &LabelledSet,
     x: ArrayView2<'_, f32>,
     winner: &Candidate,
-    sweep: &SweepOutcome,
+    selection: Vec<SelectionEntry>,
+    selection_method: &str,
     pseudo_count: f64,
     shrinkage: Shrinkage,
     embedding_model: &str,
@@ -210,19 +326,6 @@ fn assemble(
             },
         );
     }
-    let selection = sweep
-        .candidates
-        .iter()
-        .map(|c| SelectionEntry {
-            algorithm: c.algorithm.name().into(),
-            params: serde_json::to_value(c.params).unwrap_or_default(),
-            n_clusters: c.n_clusters,
-            noise_fraction: round6(c.noise_fraction),
-            silhouette: c.silhouette.map(round6),
-            rejected: c.rejected.clone(),
-            extra: Default::default(),
-        })
-        .collect();
     let metadata = Metadata {
         n_clusters: k,
         feature_dim: x.ncols(),
@@ -236,7 +339,7 @@ fn assemble(
         dataset_sha256: dataset_sha256(set, x),
         seed: params.0.sweep.seed(),
         generator: format!("aurora-router {}", crate::VERSION),
-        selection_method: Some("silhouette".into()),
+        selection_method: Some(selection_method.into()),
         shrinkage: Some(shrinkage),
         created_at: params.0.created_at.clone(),
         extra: Default::default(),
@@ -262,14 +365,14 @@ fn assemble(
 
 /// Per-cluster counts: prompts per cluster and summed error per model.
 #[derive(Debug, Clone)]
-struct ClusterCounts {
-    n: Vec<u64>,
+pub(crate) struct ClusterCounts {
+    pub(crate) n: Vec<u64>,
     /// `errors[model][cluster]`.
-    errors: Vec<Vec<f64>>,
+    pub(crate) errors: Vec<Vec<f64>>,
 }
 
 impl ClusterCounts {
-    fn global_error(&self, m: usize) -> f64 {
+    pub(crate) fn global_error(&self, m: usize) -> f64 {
         let total: u64 = self.n.iter().sum();
         if total == 0 {
             return 0.5;
@@ -279,7 +382,7 @@ impl ClusterCounts {
 }
 
 /// Counts over the prompts whose fold is not `skip_fold` (all when `None`).
-fn cluster_counts(
+pub(crate) fn cluster_counts(
     set: &LabelledSet,
     labels: &[usize],
     k: usize,

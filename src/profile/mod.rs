@@ -34,7 +34,9 @@ pub use format::{
 #[cfg(feature = "builder")]
 mod build;
 #[cfg(feature = "builder")]
+pub mod routing_cv;
+#[cfg(feature = "builder")]
 pub use build::{
-    dataset_sha256, BuildError, ProfileBuild, ProfileBuildParams,
+    dataset_sha256, BuildError, Selection, ROUTING_CV_KS, ProfileBuild, ProfileBuildParams,
     ProfileBuildValidParams, ProfileBuilder,
 };

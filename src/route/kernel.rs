@@ -176,9 +176,16 @@ pub(crate) mod avx2 {
         let (r0, rest) = rows.split_at(d);
         let (r1, rest) = rest.split_at(d);
         let (r2, r3) = rest.split_at(d);
-        let (pq, p0, p1, p2, p3) = (q.as_ptr(), r0.as_ptr(), r1.as_ptr(), r2.as_ptr(), r3.as_ptr());
+        let (pq, p0, p1, p2, p3) = (
+            q.as_ptr(),
+            r0.as_ptr(),
+            r1.as_ptr(),
+            r2.as_ptr(),
+            r3.as_ptr(),
+        );
         let z = _mm256_setzero_ps();
-        let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5, mut a6, mut a7) = (z, z, z, z, z, z, z, z);
+        let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5, mut a6, mut a7) =
+            (z, z, z, z, z, z, z, z);
         let mut i = 0;
         // SAFETY (all loads below): `q` and the four rows hold `d` floats
         // each and every load reads 8 floats at `i ≤ d − 8`.
@@ -289,7 +296,10 @@ mod tests {
                 // SAFETY: the features were just detected.
                 let v = unsafe { avx2::dot(&a, &b) };
                 assert!((f64::from(v) - naive).abs() <= tol, "n = {n}");
-                let rows: Vec<f32> = [&b, &a, &b, &a].iter().flat_map(|r| r.iter().copied()).collect();
+                let rows: Vec<f32> = [&b, &a, &b, &a]
+                    .iter()
+                    .flat_map(|r| r.iter().copied())
+                    .collect();
                 // SAFETY: as above.
                 let v4 = unsafe { avx2::dot4(&a, &rows) };
                 let aa: f64 = a.iter().map(|&x| f64::from(x) * f64::from(x)).sum();

@@ -485,7 +485,13 @@ impl Router {
     /// Picks the kernel: f64 for out-of-range norms, AVX2 + FMA where the
     /// CPU has them (x86-64), the portable one otherwise.
     #[inline(always)]
-    fn scan_dispatch<S: Sink>(&self, q: &[f32], norm: QueryNorm, inv_t: f32, sink: &mut S) -> (usize, f32, f32) {
+    fn scan_dispatch<S: Sink>(
+        &self,
+        q: &[f32],
+        norm: QueryNorm,
+        inv_t: f32,
+        sink: &mut S,
+    ) -> (usize, f32, f32) {
         match norm {
             QueryNorm::Fast(inv) => {
                 #[cfg(target_arch = "x86_64")]
@@ -495,11 +501,21 @@ impl Router {
                     return unsafe { self.scan_avx2_fma(q, inv, inv_t, sink) };
                 }
                 let one = |r: &[f32]| kernel::dot(q, r) * inv;
-                self.scan(|rows: &[f32]| Self::each_row(rows, self.d, one), one, inv_t, sink)
+                self.scan(
+                    |rows: &[f32]| Self::each_row(rows, self.d, one),
+                    one,
+                    inv_t,
+                    sink,
+                )
             }
             QueryNorm::Slow(n) => {
                 let one = |r: &[f32]| (kernel::dot_f64(q, r) / n) as f32;
-                self.scan(|rows: &[f32]| Self::each_row(rows, self.d, one), one, inv_t, sink)
+                self.scan(
+                    |rows: &[f32]| Self::each_row(rows, self.d, one),
+                    one,
+                    inv_t,
+                    sink,
+                )
             }
         }
     }
@@ -521,7 +537,13 @@ impl Router {
     /// The CPU must support `avx2` and `fma`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn scan_avx2_fma<S: Sink>(&self, q: &[f32], inv: f32, inv_t: f32, sink: &mut S) -> (usize, f32, f32) {
+    unsafe fn scan_avx2_fma<S: Sink>(
+        &self,
+        q: &[f32],
+        inv: f32,
+        inv_t: f32,
+        sink: &mut S,
+    ) -> (usize, f32, f32) {
         // SAFETY (both closures): the caller guarantees the features.
         self.scan(
             |rows: &[f32]| unsafe { kernel::avx2::dot4(q, rows) }.map(|s| s * inv),

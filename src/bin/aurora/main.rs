@@ -1,6 +1,7 @@
 //! `aurora`: build router profiles, route prompts, check the setup.
 
 mod embedding_args;
+mod eval_cmd;
 mod profile_cmd;
 mod progress;
 mod route_cmd;
@@ -41,6 +42,8 @@ enum Command {
     /// Build or edit router profiles.
     #[command(subcommand)]
     Profile(profile_cmd::ProfileCommand),
+    /// Evaluate a profile on a held-out labelled set: deferral curve, QAB, baselines.
+    Eval(eval_cmd::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Embed(a) => setup_cmd::embed(a),
         Command::Route(a) => route_cmd::run(a),
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
+        Command::Eval(a) => eval_cmd::run(a, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use aurora_router::cluster::sweep::Sweep;
 use aurora_router::dataset::{read_prompts, read_results, LabelledSet};
-use aurora_router::profile::{ModelInfo, Profile, ProfileBuilder};
+use aurora_router::profile::{ModelInfo, Profile, ProfileBuilder, Selection};
 use clap::{Args, Subcommand};
 
 use crate::embedding_args::EmbeddingArgs;
@@ -89,6 +89,14 @@ pub struct BuildArgs {
     /// Silhouette is exact up to this many points, else a seeded sample of this size.
     #[arg(long, default_value_t = 10_000)]
     silhouette_sample: usize,
+    /// How to pick the clustering: `silhouette` (the KMeans + HDBSCAN sweep,
+    /// best mean silhouette) or `routing-cv` (KMeans with the K and
+    /// pseudo-count that route best on held-out folds; recommended for routing).
+    #[arg(long, value_enum, default_value_t = SelectArg::Silhouette)]
+    select: SelectArg,
+    /// K values tried by `--select routing-cv`.
+    #[arg(long, value_delimiter = ',', default_value = "5,10,15,20,30,40,50,60,80")]
+    cv_ks: Vec<usize>,
     /// Shrinkage pseudo-count (default: chosen by cross-validation).
     #[arg(long)]
     pseudo_count: Option<f64>,
@@ -104,6 +112,15 @@ pub struct BuildArgs {
     /// Also write each training prompt's cluster as CSV `id,cluster`.
     #[arg(long)]
     labels_out: Option<PathBuf>,
+}
+
+/// Values of `--select`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectArg {
+    /// Best mean cosine silhouette over the KMeans and HDBSCAN sweep.
+    Silhouette,
+    /// Best held-out routing quality (QAB) over K and the shrinkage.
+    RoutingCv,
 }
 
 /// Runs a `profile` subcommand.
@@ -131,8 +148,13 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         .kmeans_runs(a.kmeans_runs)
         .silhouette_max_exact(a.silhouette_sample)
         .check()?;
-    let pb = progress::bar(sweep.candidate_count() as u64, "clustering", quiet);
+    let (selection, steps) = match a.select {
+        SelectArg::Silhouette => (Selection::Silhouette, sweep.candidate_count()),
+        SelectArg::RoutingCv => (Selection::RoutingCv { ks: a.cv_ks.clone() }, a.cv_ks.len() * 5),
+    };
+    let pb = progress::bar(steps as u64, "clustering", quiet);
     let params = ProfileBuilder::params(sweep)
+        .selection(selection)
         .pseudo_count(a.pseudo_count)
         .created_at(a.stamp.then(now_rfc3339))
         .check()?;
@@ -158,7 +180,12 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     }
     let p = &built.profile;
     let md = &p.metadata;
-    if a.verbose {
+    if a.verbose && a.select == SelectArg::RoutingCv {
+        for e in &md.selection {
+            eprintln!("  kmeans k={:<4} cv_qab={} pseudo-count={}", e.n_clusters, e.extra["cv_qab"], e.extra["cv_pseudo_count"]);
+        }
+    }
+    if a.verbose && a.select == SelectArg::Silhouette {
         for c in &built.sweep.candidates {
             let score = c
                 .silhouette

@@ -1,0 +1,263 @@
+//! The C ABI from C: compiles `tests/c/route_test.c` with the system C
+//! compiler against the staticlib cargo built next to this test
+//! (`target/<profile>/libaurora_router.a`) and `include/aurora_router.h`,
+//! runs it on the shipped profile and compares every decision it prints
+//! with the Rust [`Router`]'s.
+//!
+//! `AURORA_VALGRIND=1` runs the program under valgrind's memcheck (no leaks,
+//! no invalid accesses); scripts/test-c.sh sets it, and CI runs that.
+//! Off x86-64 Linux the program is cross-compiled with
+//! `aarch64-linux-gnu-gcc` and run under `qemu-aarch64` when both exist;
+//! otherwise the test says why it skipped.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::profile::Profile;
+use aurora_router::route::{RouteOptions, Router};
+
+const PREFS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `target/<triple>/<profile>/`: the test binary lives in its `deps/`.
+fn artifact_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The C compiler and the runner prefix for this target, or why there is none.
+fn toolchain() -> Result<(String, Vec<String>), String> {
+    if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        return Ok((cc, vec![]));
+    }
+    if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
+        let native = Command::new("uname")
+            .arg("-m")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "aarch64");
+        if native {
+            return Ok(("cc".into(), vec![]));
+        }
+        if have("aarch64-linux-gnu-gcc") && Path::new("/usr/aarch64-linux-gnu").exists() {
+            return Ok((
+                "aarch64-linux-gnu-gcc".into(),
+                vec![
+                    "qemu-aarch64".into(),
+                    "-L".into(),
+                    "/usr/aarch64-linux-gnu".into(),
+                ],
+            ));
+        }
+        return Err("no aarch64 C cross compiler".into());
+    }
+    Err("the C test runs on Linux (x86-64, or aarch64 natively / under qemu)".into())
+}
+
+/// One decision as the C program printed it.
+#[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
+struct Line {
+    kind: char,
+    index: usize,
+    pref: u32,
+}
+
+fn parse(stdout: &str) -> HashMap<Line, (u32, u32, u32, u32)> {
+    let mut out = HashMap::new();
+    for l in stdout.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() != 7 || !(f[0] == "E" || f[0] == "T") {
+            continue;
+        }
+        let hex = |s: &str| u32::from_str_radix(s, 16).unwrap();
+        let key = Line {
+            kind: f[0].chars().next().unwrap(),
+            index: f[1].parse().unwrap(),
+            pref: f[2].parse().unwrap(),
+        };
+        let value = (f[3].parse().unwrap(), f[4].parse().unwrap(), hex(f[5]), hex(f[6]));
+        assert!(out.insert(key, value).is_none(), "duplicate line {l}");
+    }
+    out
+}
+
+/// A profile over the mock Cactus's embeddings: the shipped profile's
+/// models and error rates, with centroids that are the mock embeddings of
+/// the first K example prompts.
+fn mock_profile(dir: &Path, texts: &[String]) -> PathBuf {
+    let mut p = Profile::read(root().join("profiles/mmlu_pro-minilm.json")).unwrap();
+    let e = CactusEmbedder::mock(p.dim()).unwrap();
+    p.metadata.embedding_model = e.model_id().to_string();
+    p.metadata.is_mock = true;
+    let k = p.n_clusters();
+    p.centroids = texts[..k].iter().flat_map(|t| e.embed(t).unwrap()).collect();
+    let path = dir.join("mock-profile.json");
+    std::fs::write(&path, p.to_json()).unwrap();
+    path
+}
+
+fn prompts(n: usize) -> Vec<String> {
+    std::fs::read_to_string(root().join("examples/mmlu_pro/prompts.jsonl"))
+        .unwrap()
+        .lines()
+        .take(n)
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            // One text per line for the C side.
+            v["text"].as_str().unwrap().replace(['\n', '\r'], " ")
+        })
+        .collect()
+}
+
+#[test]
+fn c_program_matches_the_rust_router() {
+    let (cc, runner) = match toolchain() {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let lib_dir = artifact_dir();
+    let staticlib = lib_dir.join("libaurora_router.a");
+    assert!(staticlib.exists(), "{} is missing", staticlib.display());
+    let dir = tempfile::tempdir().unwrap();
+
+    // Compile and link against the staticlib and the committed header.
+    let exe = dir.path().join("route_test");
+    let status = Command::new(&cc)
+        .args(["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror", "-g", "-O1"])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(root().join("tests/c/route_test.c"))
+        .arg(&staticlib)
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+    assert!(status.success(), "compiling tests/c/route_test.c failed");
+
+    // Queries: every 50th row of the example's MiniLM embeddings.
+    let profile = root().join("profiles/mmlu_pro-minilm.json");
+    let router = Router::from_path(&profile).unwrap();
+    let rows = PrecomputedEmbeddings::load(
+        root().join("examples/mmlu_pro/embeddings_minilm.f16.npy"),
+        "all-MiniLM-L6-v2",
+    )
+    .unwrap();
+    let picked: Vec<usize> = (0..rows.rows()).step_by(50).collect();
+    let mut bytes = Vec::new();
+    for &r in &picked {
+        bytes.extend(rows.row(r).unwrap().iter().flat_map(|x| x.to_le_bytes()));
+    }
+    let vectors = dir.path().join("vectors.f32");
+    std::fs::write(&vectors, bytes).unwrap();
+
+    let mut args: Vec<String> = vec![
+        profile.display().to_string(),
+        vectors.display().to_string(),
+        picked.len().to_string(),
+    ];
+    // Text routing through the mock Cactus, where it is linked.
+    let texts = prompts(router.cluster_count() + 12);
+    let mock = cactus_sys::is_mock().then(|| {
+        let path = mock_profile(dir.path(), &texts);
+        let list = dir.path().join("texts.txt");
+        let queries = &texts[router.cluster_count()..];
+        std::fs::write(&list, queries.iter().map(|t| format!("{t}\n")).collect::<String>()).unwrap();
+        args.push(path.display().to_string());
+        args.push(list.display().to_string());
+        (path, queries.to_vec())
+    });
+
+    let mut cmd_line: Vec<String> = runner.clone();
+    if std::env::var("AURORA_VALGRIND").is_ok_and(|v| v == "1") {
+        assert!(runner.is_empty(), "valgrind runs the native build only");
+        cmd_line.extend(
+            [
+                "valgrind",
+                "--tool=memcheck",
+                "--error-exitcode=1",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--show-leak-kinds=definite,indirect",
+                "--track-origins=yes",
+                "--quiet",
+            ]
+            .map(String::from),
+        );
+    }
+    cmd_line.push(exe.display().to_string());
+    cmd_line.extend(args);
+    let output = Command::new(&cmd_line[0])
+        .args(&cmd_line[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", cmd_line[0]));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{} failed ({}):\n{stderr}",
+        cmd_line.join(" "),
+        output.status
+    );
+    let got = parse(&stdout);
+
+    // Same header information as the Rust API.
+    let header = format!(
+        "dim {} models {} clusters {}",
+        router.dim(),
+        router.model_count(),
+        router.cluster_count()
+    );
+    assert!(stdout.contains(&header), "{stdout}");
+    for (m, info) in router.models().iter().enumerate() {
+        assert!(stdout.contains(&format!("model {m} {} ", info.name)), "{stdout}");
+    }
+
+    let check = |kind: char, index: usize, p: f32, d: &aurora_router::route::RouteDecision<'_>| {
+        let key = Line {
+            kind,
+            index,
+            pref: (p * 100.0).round() as u32,
+        };
+        let want = (
+            d.model_index() as u32,
+            d.cluster() as u32,
+            d.similarity().to_bits(),
+            d.confidence().to_bits(),
+        );
+        assert_eq!(got.get(&key), Some(&want), "{key:?}");
+    };
+    for (i, &r) in picked.iter().enumerate() {
+        for p in PREFS {
+            let opts = RouteOptions::builder().cost_preference(f64::from(p)).check().unwrap();
+            check('E', i, p, &router.route_embedding(rows.row(r).unwrap(), &opts).unwrap());
+        }
+    }
+    let mut expected = picked.len() * PREFS.len();
+    if let Some((path, queries)) = mock {
+        let router = Router::from_path(path).unwrap();
+        let e = CactusEmbedder::mock(router.dim()).unwrap();
+        for (i, t) in queries.iter().enumerate() {
+            for p in PREFS {
+                let opts = RouteOptions::builder().cost_preference(f64::from(p)).check().unwrap();
+                check('T', i, p, &router.route_text(t, &e, &opts).unwrap());
+            }
+        }
+        expected += queries.len() * PREFS.len();
+    }
+    assert_eq!(got.len(), expected, "{stdout}");
+}
