@@ -41,6 +41,17 @@ fn build(set: &LabelledSet, e: &PrecomputedEmbeddings, seed: u64) -> Profile {
         .profile
 }
 
+/// A KMeans-only profile (K in `k_min..=k_max`) of `e`'s rows.
+fn kmeans_profile(set: &LabelledSet, e: &PrecomputedEmbeddings, k_min: usize, k_max: usize, is_mock: bool) -> Profile {
+    let sweep = Sweep::params().k_range(k_min, k_max).hdbscan_grid(vec![], vec![]).check().unwrap();
+    ProfileBuilder::params(sweep)
+        .check()
+        .unwrap()
+        .build(set, e.view(), e.model_id(), is_mock, &|_, _, _| {})
+        .unwrap()
+        .profile
+}
+
 fn schema_validator() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_slice(
         &std::fs::read(common::root().join("profiles/profile.schema.json")).unwrap(),
@@ -175,17 +186,7 @@ fn a_k16_d768_12_model_profile_stays_under_40_kb() {
             row.push(v);
         }
     }
-    let sweep = Sweep::params()
-        .k_range(16, 16)
-        .hdbscan_grid(vec![], vec![])
-        .check()
-        .unwrap();
-    let p = ProfileBuilder::params(sweep)
-        .check()
-        .unwrap()
-        .build(&set12, e.view(), e.model_id(), false, &|_, _, _| {})
-        .unwrap()
-        .profile;
+    let p = kmeans_profile(&set12, &e, 16, 16, false);
     assert_eq!((p.n_clusters(), p.dim(), p.models.len()), (16, 768, 12));
     let size = p.to_json().len();
     assert!(size < 40 * 1024, "profile is {size} bytes");
@@ -203,17 +204,7 @@ fn mock_mode_builds_from_texts_only() {
     let mut e =
         PrecomputedEmbeddings::from_rows(rows.concat(), 256, emb.model_id(), "mock").unwrap();
     e.normalize_rows().unwrap();
-    let sweep = Sweep::params()
-        .k_range(4, 6)
-        .hdbscan_grid(vec![], vec![])
-        .check()
-        .unwrap();
-    let p = ProfileBuilder::params(sweep)
-        .check()
-        .unwrap()
-        .build(&set, e.view(), emb.model_id(), emb.is_mock(), &|_, _, _| {})
-        .unwrap()
-        .profile;
+    let p = kmeans_profile(&set, &e, 4, 6, emb.is_mock());
     assert!(p.metadata.is_mock);
     assert_eq!(p.metadata.embedding_model, "cactus-mock/ngram-d256");
     assert_eq!(p.dim(), 256);

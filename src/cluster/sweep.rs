@@ -88,6 +88,22 @@ pub struct Candidate {
     pub centroids: Array2<f32>,
 }
 
+impl Candidate {
+    /// A scored KMeans candidate (`n_clusters` is the number of centroids).
+    pub fn kmeans(params: CandidateParams, labels: Vec<usize>, centroids: Array2<f32>, silhouette: f64) -> Self {
+        Candidate {
+            algorithm: Algorithm::KMeans,
+            params,
+            n_clusters: centroids.nrows(),
+            noise_fraction: 0.0,
+            silhouette: Some(silhouette),
+            rejected: None,
+            labels,
+            centroids,
+        }
+    }
+}
+
 /// Sweep parameters, unchecked (builder).
 ///
 /// ```
@@ -296,16 +312,7 @@ impl SweepValidParams {
                         )
                     } else {
                         let s = score(&labels, k)?;
-                        Candidate {
-                            algorithm: Algorithm::KMeans,
-                            params,
-                            n_clusters: k,
-                            noise_fraction: 0.0,
-                            silhouette: Some(s),
-                            rejected: None,
-                            labels,
-                            centroids,
-                        }
+                        Candidate::kmeans(params, labels, centroids, s)
                     }
                 };
                 tick(&params.to_string());

@@ -12,7 +12,7 @@ use super::update::{error_rates, round6};
 use super::routing_cv::{routing_cv, ROUTING_CV_PSEUDO_COUNTS};
 use crate::cluster::kmeans::SphericalKMeans;
 use crate::cluster::silhouette::{silhouette, SilhouetteSample};
-use crate::cluster::sweep::{compact, Algorithm, Candidate, CandidateParams, SweepOutcome, SweepValidParams};
+use crate::cluster::sweep::{compact, Candidate, CandidateParams, SweepOutcome, SweepValidParams};
 use crate::cluster::{ClusterError, DistanceMatrix};
 use crate::dataset::LabelledSet;
 
@@ -256,16 +256,7 @@ impl ProfileBuildValidParams {
         let (labels, centroids) = compact(fit.labels, fit.centroids);
         let k = centroids.nrows();
         let s = silhouette(d, &labels, k, &SilhouetteSample::for_size(x.nrows(), self.0.sweep.silhouette_max_exact(), seed))?;
-        let winner = Candidate {
-            algorithm: Algorithm::KMeans,
-            params: CandidateParams::KMeans { k: best.k },
-            n_clusters: k,
-            noise_fraction: 0.0,
-            silhouette: Some(s),
-            rejected: None,
-            labels,
-            centroids,
-        };
+        let winner = Candidate::kmeans(CandidateParams::KMeans { k: best.k }, labels, centroids, s);
         let entries = scores
             .iter()
             .map(|sc| {
