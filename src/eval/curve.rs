@@ -354,7 +354,14 @@ impl Sweep {
                 } else if k == last {
                     f64::INFINITY
                 } else {
-                    (from * segs[k + 1].0).sqrt()
+                    // Float-adjacent breakpoints: keep the label inside.
+                    let next = segs[k + 1].0;
+                    let mid = (from * next).sqrt();
+                    if mid > from && mid < next {
+                        mid
+                    } else {
+                        from
+                    }
                 };
                 self.point(label, cost, correct)
             })

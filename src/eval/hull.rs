@@ -98,7 +98,8 @@ pub fn upper_hull<P: CostAccuracy>(points: &[P]) -> Vec<HullPoint> {
             let (a, b) = (hull[hull.len() - 2], hull[hull.len() - 1]);
             let lhs = (b.accuracy - a.accuracy) * (p.mean_cost - a.mean_cost);
             let rhs = (p.accuracy - a.accuracy) * (b.mean_cost - a.mean_cost);
-            if lhs <= rhs {
+            // Collinear (to rounding) counts as below.
+            if lhs <= rhs + 1e-12 * (lhs.abs() + rhs.abs()) {
                 hull.pop();
             } else {
                 break;

@@ -9,7 +9,7 @@
 //! * every single model, and their [upper convex hull](upper_hull) — the fair
 //!   non-routing baseline, since mixing two models at random reaches any cost
 //!   in between;
-//! * the [oracle](oracle) — the cheapest correct model per prompt (a prompt
+//! * the [oracle] — the cheapest correct model per prompt (a prompt
 //!   no model gets right counts as wrong and costs the cheapest model);
 //! * optionally a [`KnnRouter`] ([`evaluate_knn`]).
 //!
@@ -370,12 +370,15 @@ impl CostAccuracy for ModelPoint {
     }
 }
 
-/// The oracle on the held-out set, with its QAB (on its frontier).
+/// The oracle on the held-out set (see [`Oracle`]), with its QAB.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OracleReport {
-    /// Accuracy, mean cost and frontier.
-    #[serde(flatten)]
-    pub oracle: Oracle,
+    /// Mean correctness of the oracle's picks.
+    pub accuracy: f64,
+    /// Mean cost of the oracle's picks.
+    pub mean_cost: f64,
+    /// The oracle's frontier (see [`Oracle::curve`]).
+    pub curve: Vec<HullPoint>,
     /// QAB of the frontier.
     pub qab: Qab,
 }
@@ -524,7 +527,9 @@ pub fn evaluate(
         hull_qab: hull_q.mean,
         hull_qab_values: hull_q.values,
         oracle: OracleReport {
-            oracle: orc,
+            accuracy: orc.accuracy,
+            mean_cost: orc.mean_cost,
+            curve: orc.curve,
             qab: orc_q,
         },
         knn: None,

@@ -84,7 +84,7 @@ pub fn plot_svg(report: &EvalReport) -> String {
     let mut accs: Vec<f64> = Vec::new();
     accs.extend(report.points.iter().map(|p| p.accuracy));
     accs.extend(report.models.iter().map(|p| p.accuracy));
-    accs.push(report.oracle.oracle.accuracy);
+    accs.push(report.oracle.accuracy);
     if let Some(k) = &report.knn {
         accs.extend(k.points.iter().map(|p| p.accuracy));
     }
@@ -173,7 +173,7 @@ pub fn plot_svg(report: &EvalReport) -> String {
     let _ = writeln!(
         s,
         r#"<polyline points="{}" fill="none" stroke="{ORACLE}" stroke-width="1.5" stroke-dasharray="2,3"/>"#,
-        ax.polyline(&report.oracle.oracle.curve)
+        ax.polyline(&report.oracle.curve)
     );
     let _ = writeln!(
         s,
@@ -202,10 +202,7 @@ pub fn plot_svg(report: &EvalReport) -> String {
         );
     }
     // Oracle point: a diamond.
-    let (ox, oy) = (
-        ax.x(report.oracle.oracle.mean_cost),
-        ax.y(report.oracle.oracle.accuracy),
-    );
+    let (ox, oy) = (ax.x(report.oracle.mean_cost), ax.y(report.oracle.accuracy));
     let _ = writeln!(
         s,
         r#"<path d="M{ox:.1},{:.1} L{:.1},{oy:.1} L{ox:.1},{:.1} L{:.1},{oy:.1} Z" fill="{ORACLE}"/>"#,

@@ -221,7 +221,7 @@ fn print_table(router: &Router, r: &EvalReport) {
     }
     println!(
         "{:<28} {:>8.2} {:>8.3}",
-        "oracle", r.oracle.oracle.mean_cost, r.oracle.oracle.accuracy
+        "oracle", r.oracle.mean_cost, r.oracle.accuracy
     );
     let first = r.points.first();
     let last = r.points.last();
