@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the shipped example: build a router profile from the
 # 1,501-question MMLU-Pro subset in examples/mmlu_pro (precomputed MiniLM
-# embeddings, 9 models), then route a few of its prompts at three cost
+# embeddings, 9 models; K and shrinkage chosen by routing cross-validation),
+# then route a few of its prompts at three cost
 # preferences. Needs only a Rust toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,9 @@ echo "==> aurora profile build  ($E -> $P)"
 $aurora profile build \
   --prompts $E/prompts.jsonl --results $E/results.csv --models $E/models.json \
   --embeddings $E/embeddings_minilm.f16.npy --embedding-model all-MiniLM-L6-v2 \
-  --out $P
+  --select routing-cv --out $P
 
-for pref in 0 0.5 0.9; do
+for pref in 0 0.05 0.98; do
   echo
   echo "==> aurora route  (cost preference $pref)"
   $aurora route --profile $P --embeddings $E/embeddings_minilm.f16.npy \
