@@ -18,7 +18,7 @@ $aurora profile build \
   --embeddings $E/embeddings_minilm.f16.npy --embedding-model all-MiniLM-L6-v2 \
   --select routing-cv --out $P
 
-for pref in 0 0.05 0.98; do
+for pref in 0 0.3 0.98; do
   echo
   echo "==> aurora route  (cost preference $pref)"
   $aurora route --profile $P --embeddings $E/embeddings_minilm.f16.npy \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, lints, the tests on x86-64 and on aarch64
-# (under qemu), the bindgen reproduction check, and the mobile staticlibs.
+# (under qemu), the C ABI under valgrind, the Kotlin bindings on the JVM, the
+# generated header / bindings check, shellcheck, the bindgen reproduction
+# check, and the mobile staticlibs (with the uniffi API, as apps ship them).
 # Run scripts/setup.sh once first on a new machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,15 +24,28 @@ fi
 step "tests (x86-64)"
 cargo test --workspace
 
+step "the C ABI from C, under valgrind"
+bash scripts/test-c.sh
+
+step "the Kotlin bindings on the JVM"
+bash scripts/test-kotlin.sh
+
+step "the C header and the Swift / Kotlin bindings are up to date"
+bash scripts/gen-bindings.sh --check
+
+step "shellcheck"
+shellcheck scripts/*.sh .ci/run
+
 step "tests (aarch64, under qemu)"
-cargo test --workspace --target aarch64-unknown-linux-gnu
+# Not the bindings generator (a host tool).
+cargo test --workspace --exclude uniffi-bindgen --target aarch64-unknown-linux-gnu
 
 step "bindgen regenerates the checked-in bindings"
 cargo test -p cactus-sys --features bindgen --test bindgen
 
 for t in aarch64-apple-ios aarch64-linux-android; do
   step "staticlib for $t"
-  cargo rustc -p aurora-router --lib --release --no-default-features --target "$t" --crate-type staticlib
+  cargo rustc -p aurora-router --lib --release --no-default-features --features uniffi --target "$t" --crate-type staticlib
 done
 
 echo

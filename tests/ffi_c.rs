@@ -87,7 +87,12 @@ fn parse(stdout: &str) -> HashMap<Line, (u32, u32, u32, u32)> {
             index: f[1].parse().unwrap(),
             pref: f[2].parse().unwrap(),
         };
-        let value = (f[3].parse().unwrap(), f[4].parse().unwrap(), hex(f[5]), hex(f[6]));
+        let value = (
+            f[3].parse().unwrap(),
+            f[4].parse().unwrap(),
+            hex(f[5]),
+            hex(f[6]),
+        );
         assert!(out.insert(key, value).is_none(), "duplicate line {l}");
     }
     out
@@ -102,7 +107,10 @@ fn mock_profile(dir: &Path, texts: &[String]) -> PathBuf {
     p.metadata.embedding_model = e.model_id().to_string();
     p.metadata.is_mock = true;
     let k = p.n_clusters();
-    p.centroids = texts[..k].iter().flat_map(|t| e.embed(t).unwrap()).collect();
+    p.centroids = texts[..k]
+        .iter()
+        .flat_map(|t| e.embed(t).unwrap())
+        .collect();
     let path = dir.join("mock-profile.json");
     std::fs::write(&path, p.to_json()).unwrap();
     path
@@ -138,7 +146,15 @@ fn c_program_matches_the_rust_router() {
     // Compile and link against the staticlib and the committed header.
     let exe = dir.path().join("route_test");
     let status = Command::new(&cc)
-        .args(["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror", "-g", "-O1"])
+        .args([
+            "-std=c11",
+            "-D_POSIX_C_SOURCE=200809L",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+            "-O1",
+        ])
         .arg("-I")
         .arg(root().join("include"))
         .arg(root().join("tests/c/route_test.c"))
@@ -176,7 +192,11 @@ fn c_program_matches_the_rust_router() {
         let path = mock_profile(dir.path(), &texts);
         let list = dir.path().join("texts.txt");
         let queries = &texts[router.cluster_count()..];
-        std::fs::write(&list, queries.iter().map(|t| format!("{t}\n")).collect::<String>()).unwrap();
+        std::fs::write(
+            &list,
+            queries.iter().map(|t| format!("{t}\n")).collect::<String>(),
+        )
+        .unwrap();
         args.push(path.display().to_string());
         args.push(list.display().to_string());
         (path, queries.to_vec())
@@ -224,7 +244,10 @@ fn c_program_matches_the_rust_router() {
     );
     assert!(stdout.contains(&header), "{stdout}");
     for (m, info) in router.models().iter().enumerate() {
-        assert!(stdout.contains(&format!("model {m} {} ", info.name)), "{stdout}");
+        assert!(
+            stdout.contains(&format!("model {m} {} ", info.name)),
+            "{stdout}"
+        );
     }
 
     let check = |kind: char, index: usize, p: f32, d: &aurora_router::route::RouteDecision<'_>| {
@@ -243,8 +266,16 @@ fn c_program_matches_the_rust_router() {
     };
     for (i, &r) in picked.iter().enumerate() {
         for p in PREFS {
-            let opts = RouteOptions::builder().cost_preference(f64::from(p)).check().unwrap();
-            check('E', i, p, &router.route_embedding(rows.row(r).unwrap(), &opts).unwrap());
+            let opts = RouteOptions::builder()
+                .cost_preference(f64::from(p))
+                .check()
+                .unwrap();
+            check(
+                'E',
+                i,
+                p,
+                &router.route_embedding(rows.row(r).unwrap(), &opts).unwrap(),
+            );
         }
     }
     let mut expected = picked.len() * PREFS.len();
@@ -253,7 +284,10 @@ fn c_program_matches_the_rust_router() {
         let e = CactusEmbedder::mock(router.dim()).unwrap();
         for (i, t) in queries.iter().enumerate() {
             for p in PREFS {
-                let opts = RouteOptions::builder().cost_preference(f64::from(p)).check().unwrap();
+                let opts = RouteOptions::builder()
+                    .cost_preference(f64::from(p))
+                    .check()
+                    .unwrap();
                 check('T', i, p, &router.route_text(t, &e, &opts).unwrap());
             }
         }

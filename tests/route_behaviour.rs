@@ -621,7 +621,7 @@ fn soft_errors_are_the_documented_weighted_mean() {
             let mut order: Vec<usize> = (0..10).collect();
             order.sort_by(|&a, &b| sims[b].partial_cmp(&sims[a]).unwrap());
             let smax = sims[order[0]];
-            let mut want = vec![0.0; 5];
+            let mut want = [0.0; 5];
             let mut wsum = 0.0;
             for &c in &order[..used] {
                 let w = ((sims[c] - smax) / f64::from(t)).exp();

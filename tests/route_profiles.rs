@@ -342,7 +342,8 @@ fn other_shape_errors() {
 fn in_memory_profiles_are_validated_too() {
     let good = random_profile(3, 5, 2, 9);
     assert!(Router::from_profile(good.clone()).is_ok());
-    let cases: Vec<(&str, Box<dyn Fn(&mut aurora_router::profile::Profile)>)> = vec![
+    type Edit = Box<dyn Fn(&mut aurora_router::profile::Profile)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("version", Box::new(|p| p.version = "9.0".into())),
         ("zero dim", Box::new(|p| p.metadata.feature_dim = 0)),
         ("zero clusters", Box::new(|p| p.metadata.n_clusters = 0)),

@@ -157,7 +157,10 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 
 /// Runs an entry point's body: errors and panics are recorded as this
 /// thread's last error and turned into `on_error(status)`.
-fn guard<T>(on_error: impl FnOnce(AuroraStatus) -> T, body: impl FnOnce() -> Result<T, FfiError>) -> T {
+fn guard<T>(
+    on_error: impl FnOnce(AuroraStatus) -> T,
+    body: impl FnOnce() -> Result<T, FfiError>,
+) -> T {
     let result = catch_unwind(AssertUnwindSafe(|| {
         #[cfg(test)]
         if INJECT_PANIC.with(|p| p.replace(false)) {
@@ -269,7 +272,11 @@ fn write_route(d: &RouteDecision<'_>, out: *mut AuroraRoute) {
 }
 
 fn into_handle(router: Router) -> *mut AuroraRouter {
-    let names = router.models().iter().map(|m| cstring_lossy(&m.name)).collect();
+    let names = router
+        .models()
+        .iter()
+        .map(|m| cstring_lossy(&m.name))
+        .collect();
     let embedding_model = cstring_lossy(router.embedding_model());
     Box::into_raw(Box::new(AuroraRouter {
         router,
@@ -338,7 +345,10 @@ pub unsafe extern "C" fn aurora_router_from_json(json: *const u8, len: usize) ->
                     return Err(null("json"));
                 }
                 if len > isize::MAX as usize {
-                    return Err(FfiError::new(AuroraStatus::InvalidArgument, "`len` is too large"));
+                    return Err(FfiError::new(
+                        AuroraStatus::InvalidArgument,
+                        "`len` is too large",
+                    ));
                 }
                 // SAFETY: `len` readable bytes by the caller's contract.
                 unsafe { std::slice::from_raw_parts(json, len) }
@@ -450,7 +460,9 @@ pub unsafe extern "C" fn aurora_router_route_text(
         let text = unsafe { c_str(text, "text") }?;
         check_ptr(out, "out")?;
         let opts = options(cost_preference)?;
-        let d = r.router.route_text(text, &e.embedder as &dyn Embedder, &opts)?;
+        let d = r
+            .router
+            .route_text(text, &e.embedder as &dyn Embedder, &opts)?;
         write_route(&d, out);
         Ok(status(AuroraStatus::Ok))
     })
@@ -473,7 +485,10 @@ pub unsafe extern "C" fn aurora_router_model_count(r: *const AuroraRouter) -> us
 ///
 /// `r` is NULL or a live router.
 #[no_mangle]
-pub unsafe extern "C" fn aurora_router_model_name(r: *const AuroraRouter, index: usize) -> *const c_char {
+pub unsafe extern "C" fn aurora_router_model_name(
+    r: *const AuroraRouter,
+    index: usize,
+) -> *const c_char {
     guard(
         |_| ptr::null(),
         || {
@@ -482,7 +497,10 @@ pub unsafe extern "C" fn aurora_router_model_name(r: *const AuroraRouter, index:
             r.names.get(index).map(|n| n.as_ptr()).ok_or_else(|| {
                 FfiError::new(
                     AuroraStatus::InvalidArgument,
-                    format!("model index {index} is out of range: the profile has {} models", r.names.len()),
+                    format!(
+                        "model index {index} is out of range: the profile has {} models",
+                        r.names.len()
+                    ),
                 )
             })
         },
@@ -504,7 +522,10 @@ pub unsafe extern "C" fn aurora_router_model_cost(r: *const AuroraRouter, index:
             r.router.models().get(index).map(|m| m.cost).ok_or_else(|| {
                 FfiError::new(
                     AuroraStatus::InvalidArgument,
-                    format!("model index {index} is out of range: the profile has {} models", r.names.len()),
+                    format!(
+                        "model index {index} is out of range: the profile has {} models",
+                        r.names.len()
+                    ),
                 )
             })
         },
@@ -608,7 +629,10 @@ pub unsafe extern "C" fn aurora_embedder_open(path: *const c_char) -> *mut Auror
 /// linked). Returns `NULL` on error.
 #[no_mangle]
 pub extern "C" fn aurora_embedder_open_mock(dim: usize) -> *mut AuroraEmbedder {
-    guard(|_| ptr::null_mut(), || Ok(embedder_handle(CactusEmbedder::mock(dim)?)))
+    guard(
+        |_| ptr::null_mut(),
+        || Ok(embedder_handle(CactusEmbedder::mock(dim)?)),
+    )
 }
 
 /// Frees an embedder. `NULL` is a no-op.
@@ -681,7 +705,10 @@ pub unsafe extern "C" fn aurora_embedder_embed(
         if dim != e.embedder.dim() {
             return Err(FfiError::new(
                 AuroraStatus::Dimension,
-                format!("`out` holds {dim} floats, the embedder's dimension is {}", e.embedder.dim()),
+                format!(
+                    "`out` holds {dim} floats, the embedder's dimension is {}",
+                    e.embedder.dim()
+                ),
             ));
         }
         let v = e.embedder.embed(text)?;

@@ -7,7 +7,11 @@ use std::ptr;
 use super::*;
 
 fn shipped_profile() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/mmlu_pro-minilm.json")).unwrap()
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/profiles/mmlu_pro-minilm.json"
+    ))
+    .unwrap()
 }
 
 fn last_error() -> String {

@@ -299,7 +299,7 @@ impl Decision {
 
 /// Routing options (`RouteOptions` in Swift and Kotlin); every field has a
 /// default.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Default, uniffi::Record)]
 #[uniffi(name = "RouteOptions")]
 pub struct Options {
     /// 0 = lowest expected error … 1 = cheapest model.
@@ -406,7 +406,11 @@ impl MobileRouter {
 
     /// Routes an embedding at `cost_preference` (0 = lowest expected error
     /// … 1 = cheapest model).
-    pub fn route_embedding(&self, embedding: Vec<f32>, cost_preference: f64) -> Result<Decision, RouterError> {
+    pub fn route_embedding(
+        &self,
+        embedding: Vec<f32>,
+        cost_preference: f64,
+    ) -> Result<Decision, RouterError> {
         self.route_embedding_with(
             embedding,
             Options {
@@ -417,7 +421,11 @@ impl MobileRouter {
     }
 
     /// Routes an embedding with full options.
-    pub fn route_embedding_with(&self, embedding: Vec<f32>, options: Options) -> Result<Decision, RouterError> {
+    pub fn route_embedding_with(
+        &self,
+        embedding: Vec<f32>,
+        options: Options,
+    ) -> Result<Decision, RouterError> {
         let opts = options.to_core()?;
         let d = self.inner.route_embedding(&embedding, &opts)?;
         Ok(Decision::from_core(&d))
@@ -519,20 +527,6 @@ impl MobileRouter {
     /// The embedding dimension the profile expects.
     pub fn dim(&self) -> u32 {
         self.inner.dim() as u32
-    }
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            cost_preference: 0.0,
-            soft_top_k: None,
-            temperature: None,
-            min_confidence: 0.0,
-            min_similarity: None,
-            allowed_models: None,
-            fallback_model: None,
-        }
     }
 }
 

@@ -8,7 +8,10 @@ use crate::embed::PrecomputedEmbeddings;
 use crate::route::{RouteOptions, Router};
 
 const PROFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/mmlu_pro-minilm.json");
-const EMBEDDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mmlu_pro/embeddings_minilm.f16.npy");
+const EMBEDDINGS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/mmlu_pro/embeddings_minilm.f16.npy"
+);
 
 /// An app-side embedder: looks texts up in a table of precomputed vectors.
 struct Table {
@@ -58,10 +61,17 @@ fn same_answers_as_the_core_router() {
     for row in (0..rows.rows()).step_by(97) {
         for p in [0.0, 0.3, 0.5, 1.0] {
             let opts = RouteOptions::builder().cost_preference(p).check().unwrap();
-            let want = Decision::from_core(&core.route_embedding(rows.row(row).unwrap(), &opts).unwrap());
+            let want =
+                Decision::from_core(&core.route_embedding(rows.row(row).unwrap(), &opts).unwrap());
             for r in &routers {
-                assert_eq!(r.route_embedding(rows.row(row).unwrap().to_vec(), p).unwrap(), want);
-                let got = r.route_text(format!("row {row}"), embedder.clone(), p).unwrap();
+                assert_eq!(
+                    r.route_embedding(rows.row(row).unwrap().to_vec(), p)
+                        .unwrap(),
+                    want
+                );
+                let got = r
+                    .route_text(format!("row {row}"), embedder.clone(), p)
+                    .unwrap();
                 assert_eq!(got, want, "row {row}, p {p}");
             }
         }
@@ -85,7 +95,10 @@ fn accessors() {
     let clusters = r.clusters();
     assert_eq!(clusters.len(), core.cluster_count());
     for c in &clusters {
-        assert_eq!(c.expected_errors, core.cluster_error_rates(c.index as usize).unwrap());
+        assert_eq!(
+            c.expected_errors,
+            core.cluster_error_rates(c.index as usize).unwrap()
+        );
         let best = c.expected_errors[c.best_model_index as usize];
         assert!(c.expected_errors.iter().all(|&e| e >= best));
     }
@@ -105,7 +118,10 @@ fn typed_errors() {
     let r = MobileRouter::from_path(PROFILE.into()).unwrap();
     assert!(matches!(
         r.route_embedding(vec![1.0; 3], 0.0),
-        Err(RouterError::Dimension { expected: 384, got: 3 })
+        Err(RouterError::Dimension {
+            expected: 384,
+            got: 3
+        })
     ));
     assert!(matches!(
         r.route_embedding(vec![0.0; 384], 0.0),
@@ -113,7 +129,10 @@ fn typed_errors() {
     ));
     let mut nan = vec![1.0; 384];
     nan[7] = f32::NAN;
-    assert!(matches!(r.route_embedding(nan, 0.0), Err(RouterError::InvalidEmbedding { .. })));
+    assert!(matches!(
+        r.route_embedding(nan, 0.0),
+        Err(RouterError::InvalidEmbedding { .. })
+    ));
     assert!(matches!(
         r.route_embedding(vec![1.0; 384], 1.5),
         Err(RouterError::InvalidOption { .. })

@@ -483,7 +483,8 @@ impl Router {
     }
 
     /// Picks the kernel: f64 for out-of-range norms, AVX2 + FMA where the
-    /// CPU has them (x86-64), the portable one otherwise.
+    /// CPU has them (x86-64), NEON four rows at a time on aarch64, the
+    /// portable one otherwise.
     #[inline(always)]
     fn scan_dispatch<S: Sink>(
         &self,
@@ -501,12 +502,11 @@ impl Router {
                     return unsafe { self.scan_avx2_fma(q, inv, inv_t, sink) };
                 }
                 let one = |r: &[f32]| kernel::dot(q, r) * inv;
-                self.scan(
-                    |rows: &[f32]| Self::each_row(rows, self.d, one),
-                    one,
-                    inv_t,
-                    sink,
-                )
+                #[cfg(target_arch = "aarch64")]
+                let four = |rows: &[f32]| kernel::neon::dot4(q, rows).map(|s| s * inv);
+                #[cfg(not(target_arch = "aarch64"))]
+                let four = |rows: &[f32]| Self::each_row(rows, self.d, one);
+                self.scan(four, one, inv_t, sink)
             }
             QueryNorm::Slow(n) => {
                 let one = |r: &[f32]| (kernel::dot_f64(q, r) / n) as f32;

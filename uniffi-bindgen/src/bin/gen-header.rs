@@ -20,7 +20,10 @@ fn main() -> ExitCode {
     let config = match cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("gen-header: {}: {e}", crate_dir.join("cbindgen.toml").display());
+            eprintln!(
+                "gen-header: {}: {e}",
+                crate_dir.join("cbindgen.toml").display()
+            );
             return ExitCode::FAILURE;
         }
     };
