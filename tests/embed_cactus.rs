@@ -19,11 +19,20 @@ fn mock_embedder_is_deterministic_normalised_and_lexical() {
     assert!(e.is_mock());
     assert_eq!(e.model_id(), "cactus-mock/ngram-d384");
     let a = e.embed("How do I reset my account password?").unwrap();
-    let b = e.embed("how can I reset the password of my account").unwrap();
-    let c = e.embed("The mitochondria is the powerhouse of the cell.").unwrap();
+    let b = e
+        .embed("how can I reset the password of my account")
+        .unwrap();
+    let c = e
+        .embed("The mitochondria is the powerhouse of the cell.")
+        .unwrap();
     assert_eq!(a, e.embed("How do I reset my account password?").unwrap());
     assert!((cos(&a, &a) - 1.0).abs() < 1e-5);
-    assert!(cos(&a, &b) > cos(&a, &c) + 0.2, "paraphrase {} vs unrelated {}", cos(&a, &b), cos(&a, &c));
+    assert!(
+        cos(&a, &b) > cos(&a, &c) + 0.2,
+        "paraphrase {} vs unrelated {}",
+        cos(&a, &b),
+        cos(&a, &c)
+    );
     let batch = e.embed_batch(&["one", "two"]).unwrap();
     assert_eq!(batch[0], e.embed("one").unwrap());
 }
@@ -68,7 +77,10 @@ fn embedders_are_send_and_sync() {
 }
 
 fn aurora(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aurora")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_aurora"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]

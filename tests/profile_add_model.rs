@@ -12,10 +12,21 @@ use aurora_router::profile::{ModelInfo, Profile, ProfileBuilder};
 use common::fixture;
 
 fn fixture_profile() -> (Profile, LabelledSet, PrecomputedEmbeddings) {
-    let set = LabelledSet::load(&fixture("prompts.jsonl"), &fixture("results.csv"), &fixture("models.json")).unwrap();
-    let mut e = PrecomputedEmbeddings::load(fixture("embeddings_minilm.f16.npy"), "all-MiniLM-L6-v2").unwrap();
+    let set = LabelledSet::load(
+        &fixture("prompts.jsonl"),
+        &fixture("results.csv"),
+        &fixture("models.json"),
+    )
+    .unwrap();
+    let mut e =
+        PrecomputedEmbeddings::load(fixture("embeddings_minilm.f16.npy"), "all-MiniLM-L6-v2")
+            .unwrap();
     e.normalize_rows().unwrap();
-    let sweep = Sweep::params().k_range(6, 6).hdbscan_grid(vec![], vec![]).check().unwrap();
+    let sweep = Sweep::params()
+        .k_range(6, 6)
+        .hdbscan_grid(vec![], vec![])
+        .check()
+        .unwrap();
     let p = ProfileBuilder::params(sweep)
         .check()
         .unwrap()
@@ -35,11 +46,17 @@ fn re_adding_a_model_from_its_training_data_reproduces_its_rates() {
             cost: spec.cost,
             extra: Default::default(),
         };
-        let r = p.add_model(info, e.as_slice(), &correctness, false).unwrap();
+        let r = p
+            .add_model(info, e.as_slice(), &correctness, false)
+            .unwrap();
         let original = p.error_rates(m).to_vec();
         let again = p.error_rates(r.model_index);
         for (c, (a, b)) in original.iter().zip(again).enumerate() {
-            assert!((a - b).abs() < 0.02, "{} cluster {c}: {a} vs {b}", spec.name);
+            assert!(
+                (a - b).abs() < 0.02,
+                "{} cluster {c}: {a} vs {b}",
+                spec.name
+            );
         }
     }
     assert_eq!(p.models.len(), 18);
@@ -55,17 +72,27 @@ fn existing_names_need_replace_and_bad_input_is_rejected() {
         extra: Default::default(),
     };
     let ones = vec![1.0; e.rows()];
-    let err = p.add_model(info("mathstral-7B", 7.2), e.as_slice(), &ones, false).unwrap_err();
+    let err = p
+        .add_model(info("mathstral-7B", 7.2), e.as_slice(), &ones, false)
+        .unwrap_err();
     assert!(err.to_string().contains("already in the profile"), "{err}");
-    let r = p.add_model(info("mathstral-7B", 7.2), e.as_slice(), &ones, true).unwrap();
+    let r = p
+        .add_model(info("mathstral-7B", 7.2), e.as_slice(), &ones, true)
+        .unwrap();
     assert!(r.replaced);
     assert!(p.error_rates(r.model_index).iter().all(|&x| x < 0.5));
     assert_eq!(p.models.len(), 9);
-    let err = p.add_model(info("x", 0.0), e.as_slice(), &ones, false).unwrap_err();
+    let err = p
+        .add_model(info("x", 0.0), e.as_slice(), &ones, false)
+        .unwrap_err();
     assert!(err.to_string().contains("must be > 0"), "{err}");
-    let err = p.add_model(info("x", 1.0), &e.as_slice()[..10], &ones, false).unwrap_err();
+    let err = p
+        .add_model(info("x", 1.0), &e.as_slice()[..10], &ones, false)
+        .unwrap_err();
     assert!(err.to_string().contains("dimension 384"), "{err}");
-    let err = p.add_model(info("x", 1.0), e.as_slice(), &vec![2.0; e.rows()], false).unwrap_err();
+    let err = p
+        .add_model(info("x", 1.0), e.as_slice(), &vec![2.0; e.rows()], false)
+        .unwrap_err();
     assert!(err.to_string().contains("outside [0, 1]"), "{err}");
     let mut nan = e.as_slice().to_vec();
     nan[5] = f32::NAN;
@@ -85,7 +112,17 @@ fn cli_add_model_writes_a_routable_profile() {
     let r = common::write(dir.path(), "r.csv", renamed);
     let run = |extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_aurora"))
-            .args(["profile", "add-model", "--quiet", "--name", "newcomer", "--cost", "5", "--path", "/models/new.gguf"])
+            .args([
+                "profile",
+                "add-model",
+                "--quiet",
+                "--name",
+                "newcomer",
+                "--cost",
+                "5",
+                "--path",
+                "/models/new.gguf",
+            ])
             .arg("--profile")
             .arg(&base)
             .arg("--prompts")

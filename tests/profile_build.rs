@@ -42,8 +42,18 @@ fn build(set: &LabelledSet, e: &PrecomputedEmbeddings, seed: u64) -> Profile {
 }
 
 /// A KMeans-only profile (K in `k_min..=k_max`) of `e`'s rows.
-fn kmeans_profile(set: &LabelledSet, e: &PrecomputedEmbeddings, k_min: usize, k_max: usize, is_mock: bool) -> Profile {
-    let sweep = Sweep::params().k_range(k_min, k_max).hdbscan_grid(vec![], vec![]).check().unwrap();
+fn kmeans_profile(
+    set: &LabelledSet,
+    e: &PrecomputedEmbeddings,
+    k_min: usize,
+    k_max: usize,
+    is_mock: bool,
+) -> Profile {
+    let sweep = Sweep::params()
+        .k_range(k_min, k_max)
+        .hdbscan_grid(vec![], vec![])
+        .check()
+        .unwrap();
     ProfileBuilder::params(sweep)
         .check()
         .unwrap()
@@ -333,12 +343,20 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
     let best = md
         .selection
         .iter()
-        .max_by(|a, b| a.extra["cv_qab"].as_f64().unwrap().total_cmp(&b.extra["cv_qab"].as_f64().unwrap()))
+        .max_by(|a, b| {
+            a.extra["cv_qab"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b.extra["cv_qab"].as_f64().unwrap())
+        })
         .unwrap();
     assert_eq!(md.n_clusters, best.n_clusters);
     let sh = md.shrinkage.as_ref().unwrap();
     assert_eq!(sh.method, "routing-cv");
-    assert_eq!(sh.pseudo_count, best.extra["cv_pseudo_count"].as_f64().unwrap());
+    assert_eq!(
+        sh.pseudo_count,
+        best.extra["cv_pseudo_count"].as_f64().unwrap()
+    );
     for s in &md.selection {
         let q = s.extra["cv_qab"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&q) && q > 0.2, "implausible QAB {q}");

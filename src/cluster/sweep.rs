@@ -90,7 +90,12 @@ pub struct Candidate {
 
 impl Candidate {
     /// A scored KMeans candidate (`n_clusters` is the number of centroids).
-    pub fn kmeans(params: CandidateParams, labels: Vec<usize>, centroids: Array2<f32>, silhouette: f64) -> Self {
+    pub fn kmeans(
+        params: CandidateParams,
+        labels: Vec<usize>,
+        centroids: Array2<f32>,
+        silhouette: f64,
+    ) -> Self {
         Candidate {
             algorithm: Algorithm::KMeans,
             params,

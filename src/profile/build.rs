@@ -8,8 +8,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sha2::{Digest, Sha256};
 
 use super::format::{Counts, Metadata, Profile, SelectionEntry, Shrinkage, FORMAT_VERSION};
-use super::update::{error_rates, round6};
 use super::routing_cv::{routing_cv, ROUTING_CV_PSEUDO_COUNTS};
+use super::update::{error_rates, round6};
 use crate::cluster::kmeans::SphericalKMeans;
 use crate::cluster::silhouette::{silhouette, SilhouetteSample};
 use crate::cluster::sweep::{compact, Candidate, CandidateParams, SweepOutcome, SweepValidParams};
@@ -222,6 +222,15 @@ impl ProfileBuildValidParams {
     }
 }
 
+/// A selection's outcome: the candidates (winner marked), the table for the
+/// metadata, the method's name and, when it chose one, the shrinkage.
+type Selected = (
+    SweepOutcome,
+    Vec<SelectionEntry>,
+    &'static str,
+    Option<Shrinkage>,
+);
+
 fn selection_entry(c: &Candidate) -> SelectionEntry {
     SelectionEntry {
         algorithm: c.algorithm.name().into(),
@@ -244,18 +253,28 @@ impl ProfileBuildValidParams {
         d: &DistanceMatrix,
         ks: &[usize],
         progress: &(dyn Fn(usize, usize, &str) + Sync),
-    ) -> Result<(SweepOutcome, Vec<SelectionEntry>, &'static str, Option<Shrinkage>), BuildError> {
+    ) -> Result<Selected, BuildError> {
         let seed = self.0.sweep.seed();
         let runs = self.0.sweep.kmeans_runs();
         let scores = routing_cv(set, x, ks, self.0.cv_folds, seed, runs, progress)?;
-        let best = scores
-            .iter()
-            .fold(&scores[0], |b, s| if s.best().1 > b.best().1 { s } else { b });
+        let best = scores.iter().fold(
+            &scores[0],
+            |b, s| if s.best().1 > b.best().1 { s } else { b },
+        );
         let (a, _) = best.best();
-        let fit = SphericalKMeans::params(best.k).seed(seed).n_runs(runs).check()?.fit(x)?;
+        let fit = SphericalKMeans::params(best.k)
+            .seed(seed)
+            .n_runs(runs)
+            .check()?
+            .fit(x)?;
         let (labels, centroids) = compact(fit.labels, fit.centroids);
         let k = centroids.nrows();
-        let s = silhouette(d, &labels, k, &SilhouetteSample::for_size(x.nrows(), self.0.sweep.silhouette_max_exact(), seed))?;
+        let s = silhouette(
+            d,
+            &labels,
+            k,
+            &SilhouetteSample::for_size(x.nrows(), self.0.sweep.silhouette_max_exact(), seed),
+        )?;
         let winner = Candidate::kmeans(CandidateParams::KMeans { k: best.k }, labels, centroids, s);
         let entries = scores
             .iter()
@@ -278,9 +297,21 @@ impl ProfileBuildValidParams {
         let shrinkage = Shrinkage {
             pseudo_count: a,
             method: "routing-cv".into(),
-            cv_scores: ROUTING_CV_PSEUDO_COUNTS.iter().zip(&best.qab).map(|(&a, &q)| [a, round6(q)]).collect(),
+            cv_scores: ROUTING_CV_PSEUDO_COUNTS
+                .iter()
+                .zip(&best.qab)
+                .map(|(&a, &q)| [a, round6(q)])
+                .collect(),
         };
-        Ok((SweepOutcome { candidates: vec![winner], best: 0 }, entries, "routing-cv", Some(shrinkage)))
+        Ok((
+            SweepOutcome {
+                candidates: vec![winner],
+                best: 0,
+            },
+            entries,
+            "routing-cv",
+            Some(shrinkage),
+        ))
     }
 }
 

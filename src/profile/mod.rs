@@ -26,10 +26,10 @@
 
 mod format;
 mod update;
-pub use update::{error_rates, AddModelReport, DEFAULT_PSEUDO_COUNT};
 pub use format::{
     Counts, Metadata, ModelInfo, Profile, ProfileError, SelectionEntry, Shrinkage, FORMAT_VERSION,
 };
+pub use update::{error_rates, AddModelReport, DEFAULT_PSEUDO_COUNT};
 
 #[cfg(feature = "builder")]
 mod build;
@@ -37,6 +37,6 @@ mod build;
 pub mod routing_cv;
 #[cfg(feature = "builder")]
 pub use build::{
-    dataset_sha256, BuildError, Selection, ROUTING_CV_KS, ProfileBuild, ProfileBuildParams,
-    ProfileBuildValidParams, ProfileBuilder,
+    dataset_sha256, BuildError, ProfileBuild, ProfileBuildParams, ProfileBuildValidParams,
+    ProfileBuilder, Selection, ROUTING_CV_KS,
 };

@@ -30,7 +30,8 @@ use crate::dataset::LabelledSet;
 use crate::eval::{choose, default_lambdas, qab, QAB_BUDGETS};
 
 /// Pseudo-counts tried by routing cross-validation.
-pub const ROUTING_CV_PSEUDO_COUNTS: [f64; 9] = [0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
+pub const ROUTING_CV_PSEUDO_COUNTS: [f64; 9] =
+    [0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
 
 /// One K of the routing cross-validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,11 +69,18 @@ pub fn routing_cv(
     let fold_of = seeded_folds(n, folds, seed);
     let costs: Vec<f64> = set.models.iter().map(|m| m.cost).collect();
     // Every fourth λ of the evaluation grid (12 per decade) is plenty here.
-    let lambdas: Vec<f64> = default_lambdas().into_iter().step_by(4).chain([f64::INFINITY]).collect();
+    let lambdas: Vec<f64> = default_lambdas()
+        .into_iter()
+        .step_by(4)
+        .chain([f64::INFINITY])
+        .collect();
     let max_cost = costs.iter().copied().fold(0.0, f64::max);
     let total = ks.len() * folds;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let jobs: Vec<(usize, usize)> = ks.iter().flat_map(|&k| (0..folds).map(move |f| (k, f))).collect();
+    let jobs: Vec<(usize, usize)> = ks
+        .iter()
+        .flat_map(|&k| (0..folds).map(move |f| (k, f)))
+        .collect();
     let per_job: Vec<Vec<f64>> = jobs
         .par_iter()
         .map(|&(k, f)| {
@@ -85,7 +93,11 @@ pub fn routing_cv(
                 });
             }
             let xt = x.select(Axis(0), &train);
-            let fit = SphericalKMeans::params(k).seed(seed).n_runs(kmeans_runs).check()?.fit(xt.view())?;
+            let fit = SphericalKMeans::params(k)
+                .seed(seed)
+                .n_runs(kmeans_runs)
+                .check()?
+                .fit(xt.view())?;
             let mut train_labels = vec![usize::MAX; n];
             for (&i, &l) in train.iter().zip(&fit.labels) {
                 train_labels[i] = l;
@@ -106,7 +118,9 @@ pub fn routing_cv(
                 .iter()
                 .map(|&a| {
                     let rates: Vec<Vec<f64>> = (0..m)
-                        .map(|j| error_rates(&counts.n, &counts.errors[j], counts.global_error(j), a))
+                        .map(|j| {
+                            error_rates(&counts.n, &counts.errors[j], counts.global_error(j), a)
+                        })
                         .collect();
                     let curve = cluster_curve(&rates, &costs, &held_n, &held_correct, &lambdas);
                     qab(&curve, max_cost, &QAB_BUDGETS).mean
@@ -141,7 +155,9 @@ fn cluster_curve(
 ) -> Vec<(f64, f64)> {
     let total: usize = held_n.iter().sum();
     // Per cluster, every model's expected error.
-    let by_cluster: Vec<Vec<f64>> = (0..held_n.len()).map(|c| rates.iter().map(|r| r[c]).collect()).collect();
+    let by_cluster: Vec<Vec<f64>> = (0..held_n.len())
+        .map(|c| rates.iter().map(|r| r[c]).collect())
+        .collect();
     lambdas
         .iter()
         .map(|&lambda| {

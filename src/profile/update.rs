@@ -101,7 +101,11 @@ impl Profile {
         if rows.len() != correctness.len() * d {
             return Err(bad(
                 "embeddings",
-                format!("{} values for {} prompts of dimension {d}", rows.len(), correctness.len()),
+                format!(
+                    "{} values for {} prompts of dimension {d}",
+                    rows.len(),
+                    correctness.len()
+                ),
             ));
         }
         if correctness.is_empty() {
@@ -114,13 +118,19 @@ impl Profile {
             return Err(bad("results", format!("correctness {v} is outside [0, 1]")));
         }
         if let Some(i) = rows.iter().position(|v| !v.is_finite()) {
-            return Err(bad("embeddings", format!("row {}, column {} is not finite", i / d, i % d)));
+            return Err(bad(
+                "embeddings",
+                format!("row {}, column {} is not finite", i / d, i % d),
+            ));
         }
         let existing = self.model_index(&model.name);
         if existing.is_some() && !replace {
             return Err(bad(
                 "name",
-                format!("model `{}` is already in the profile (use replace to re-estimate it)", model.name),
+                format!(
+                    "model `{}` is already in the profile (use replace to re-estimate it)",
+                    model.name
+                ),
             ));
         }
         let k = self.n_clusters();
@@ -145,7 +155,8 @@ impl Profile {
                 self.models.len() - 1
             }
         };
-        self.llm_profiles.insert(name.clone(), rates.iter().map(|&r| round6(r)).collect());
+        self.llm_profiles
+            .insert(name.clone(), rates.iter().map(|&r| round6(r)).collect());
         self.counts.insert(
             name,
             Counts {

@@ -244,12 +244,13 @@ impl Sink for TopK {
 impl Router {
     /// Parses, validates and loads a profile from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, RouteError> {
-        Self::from_profile(Profile::from_json(bytes)?)
+        // `Profile::from_json` has validated it.
+        Ok(Self::from_valid_profile(Profile::from_json(bytes)?))
     }
 
     /// Reads, validates and loads a profile file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, RouteError> {
-        Self::from_profile(Profile::read(path)?)
+        Ok(Self::from_valid_profile(Profile::read(path)?))
     }
 
     /// Validates ([`Profile::validate`]) and loads a profile: re-normalises
@@ -257,19 +258,21 @@ impl Router {
     /// costs and the global error rates.
     pub fn from_profile(profile: Profile) -> Result<Self, RouteError> {
         profile.validate()?;
+        Ok(Self::from_valid_profile(profile))
+    }
+
+    /// Loads a profile that passed [`Profile::validate`].
+    fn from_valid_profile(profile: Profile) -> Self {
         let k = profile.n_clusters();
         let d = profile.dim();
         let m = profile.models.len();
         let mut centroids = Vec::with_capacity(k * d);
         for row in profile.centroids.chunks_exact(d) {
-            // Finite and non-zero by validation; float16 values keep the sum
-            // far from f64 overflow.
-            let norm = row
-                .iter()
-                .map(|&v| f64::from(v) * f64::from(v))
-                .sum::<f64>()
-                .sqrt();
-            centroids.extend(row.iter().map(|&v| (f64::from(v) / norm) as f32));
+            // Finite and non-zero by validation. Float16 values (|v| ≤ 65504,
+            // at most 16 Mi of them) cannot overflow an f32 sum of squares,
+            // and the vectorised sum is accurate to a few f32 ulps.
+            let inv = 1.0 / f64::from(kernel::sum_squares(row)).sqrt();
+            centroids.extend(row.iter().map(|&v| (f64::from(v) * inv) as f32));
         }
         let mut errors = vec![0.0f64; k * m];
         for (j, model) in profile.models.iter().enumerate() {
@@ -298,7 +301,7 @@ impl Router {
                 (num / den).clamp(0.0, 1.0)
             })
             .collect();
-        Ok(Router {
+        Router {
             profile,
             k,
             d,
@@ -311,7 +314,7 @@ impl Router {
             #[cfg(target_arch = "x86_64")]
             avx2_fma: std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma"),
-        })
+        }
     }
 
     /// The profile this router was loaded from (centroids as stored, not
@@ -570,7 +573,7 @@ impl Router {
         let (mut best, mut best_s, mut z) = (0usize, f32::NEG_INFINITY, 0.0f32);
         let mut visit = |c: usize, s: f32| {
             if s > best_s {
-                // The first cluster: exp_neg(−∞) = 0.
+                // For the first cluster z = 0, so z becomes 1.
                 z = z * kernel::exp_neg((best_s - s) * inv_t) + 1.0;
                 best_s = s;
                 best = c;

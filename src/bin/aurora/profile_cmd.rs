@@ -95,7 +95,11 @@ pub struct BuildArgs {
     #[arg(long, value_enum, default_value_t = SelectArg::Silhouette)]
     select: SelectArg,
     /// K values tried by `--select routing-cv`.
-    #[arg(long, value_delimiter = ',', default_value = "5,10,15,20,30,40,50,60,80")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "5,10,15,20,30,40,50,60,80"
+    )]
     cv_ks: Vec<usize>,
     /// Shrinkage pseudo-count (default: chosen by cross-validation).
     #[arg(long)]
@@ -150,7 +154,12 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         .check()?;
     let (selection, steps) = match a.select {
         SelectArg::Silhouette => (Selection::Silhouette, sweep.candidate_count()),
-        SelectArg::RoutingCv => (Selection::RoutingCv { ks: a.cv_ks.clone() }, a.cv_ks.len() * 5),
+        SelectArg::RoutingCv => (
+            Selection::RoutingCv {
+                ks: a.cv_ks.clone(),
+            },
+            a.cv_ks.len() * 5,
+        ),
     };
     let pb = progress::bar(steps as u64, "clustering", quiet);
     let params = ProfileBuilder::params(sweep)
@@ -182,7 +191,10 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     let md = &p.metadata;
     if a.verbose && a.select == SelectArg::RoutingCv {
         for e in &md.selection {
-            eprintln!("  kmeans k={:<4} cv_qab={} pseudo-count={}", e.n_clusters, e.extra["cv_qab"], e.extra["cv_pseudo_count"]);
+            eprintln!(
+                "  kmeans k={:<4} cv_qab={} pseudo-count={}",
+                e.n_clusters, e.extra["cv_qab"], e.extra["cv_pseudo_count"]
+            );
         }
     }
     if a.verbose && a.select == SelectArg::Silhouette {
@@ -220,7 +232,8 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
 }
 
 fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
-    let mut profile = Profile::read(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    let mut profile =
+        Profile::read(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
     let prompts = read_prompts(&a.prompts)?;
     let results = read_results(&a.results, &prompts)?;
     let column = results
@@ -229,7 +242,11 @@ fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
     let md = &profile.metadata;
     if let Some(m) = &a.embedding.embedding_model {
         if m != &md.embedding_model {
-            return Err(format!("embeddings from `{m}` do not match the profile's `{}`", md.embedding_model).into());
+            return Err(format!(
+                "embeddings from `{m}` do not match the profile's `{}`",
+                md.embedding_model
+            )
+            .into());
         }
     }
     let texts: Vec<&str> = prompts.iter().map(|p| p.text.as_str()).collect();
@@ -247,19 +264,32 @@ fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
         .into());
     }
     if emb.matrix.dim() != profile.dim() {
-        return Err(format!("embeddings have dimension {}, the profile {}", emb.matrix.dim(), profile.dim()).into());
+        return Err(format!(
+            "embeddings have dimension {}, the profile {}",
+            emb.matrix.dim(),
+            profile.dim()
+        )
+        .into());
     }
     let mut extra = serde_json::Map::new();
     if let Some(p) = &a.path {
         extra.insert("path".into(), p.clone().into());
     }
-    let info = ModelInfo { name: a.name.clone(), cost: a.cost, extra };
+    let info = ModelInfo {
+        name: a.name.clone(),
+        cost: a.cost,
+        extra,
+    };
     let correctness: Vec<f64> = results.correctness.iter().map(|r| r[column]).collect();
     let report = profile.add_model(info, emb.matrix.as_slice(), &correctness, a.replace)?;
     profile.write(&a.out)?;
     println!(
         "{} `{}` (global error {:.3} on {} prompts, pseudo-count {}) -> {}",
-        if report.replaced { "re-estimated" } else { "added" },
+        if report.replaced {
+            "re-estimated"
+        } else {
+            "added"
+        },
         a.name,
         report.global_error,
         correctness.len(),

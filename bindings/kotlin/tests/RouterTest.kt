@@ -1,0 +1,230 @@
+// The generated Kotlin bindings on the JVM, against the x86-64 cdylib
+// (scripts/test-kotlin.sh compiles and runs this with kotlinc, JNA and
+// -Djna.library.path).
+//
+//   RouterTestKt PROFILE EMBEDDINGS_NPY EXPECTED_TSV
+//
+// EXPECTED_TSV: "<cost preference>\t<JSON>" lines from `aurora route --json`
+// (the Rust API), one per routed row. Every decision made here through the
+// bindings must be the same, field for field.
+package aurora.router.tests
+
+import aurora.router.CactusEmbedder
+import aurora.router.Embedder
+import aurora.router.RouteDecision
+import aurora.router.RouteOptions
+import aurora.router.Router
+import aurora.router.RouterException
+import aurora.router.version
+import java.io.File
+import java.nio.ByteBuffer
+import java.nio.ByteOrder
+import kotlin.concurrent.thread
+import kotlin.system.exitProcess
+
+var passed = 0
+var failed = 0
+
+fun check(name: String, ok: Boolean, detail: () -> String = { "" }) {
+    if (ok) {
+        passed++
+    } else {
+        failed++
+        System.err.println("FAIL: $name ${detail()}")
+    }
+}
+
+/** Runs [block], expecting it to throw [E]; returns the exception. */
+inline fun <reified E : Throwable> expectThrows(name: String, block: () -> Unit): E? {
+    try {
+        block()
+    } catch (e: Throwable) {
+        check(name, e is E) { "threw ${e::class.qualifiedName}: ${e.message}" }
+        return e as? E
+    }
+    check(name, false) { "did not throw" }
+    return null
+}
+
+/** IEEE 754 half → float. */
+fun halfToFloat(h: Int): Float {
+    val sign = (h shr 15) and 1
+    val exp = (h shr 10) and 0x1f
+    val mant = h and 0x3ff
+    val bits = when {
+        exp == 0 && mant == 0 -> sign shl 31
+        exp == 0 -> {
+            // Subnormal: normalise.
+            var e = -14
+            var m = mant
+            while (m and 0x400 == 0) {
+                m = m shl 1
+                e--
+            }
+            (sign shl 31) or ((e + 127) shl 23) or ((m and 0x3ff) shl 13)
+        }
+        exp == 0x1f -> (sign shl 31) or (0xff shl 23) or (mant shl 13)
+        else -> (sign shl 31) or ((exp - 15 + 127) shl 23) or (mant shl 13)
+    }
+    return java.lang.Float.intBitsToFloat(bits)
+}
+
+/** A C-order little-endian float16 2-D .npy file. */
+fun loadNpyF16(path: String): Array<FloatArray> {
+    val bytes = File(path).readBytes()
+    val buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)
+    require(bytes[0] == 0x93.toByte() && String(bytes, 1, 5) == "NUMPY") { "$path: not a .npy file" }
+    val major = bytes[6].toInt()
+    val (headerLen, start) = if (major == 1) buf.getShort(8).toInt() to 10 else buf.getInt(8) to 12
+    val header = String(bytes, start, headerLen)
+    require(header.contains("'descr': '<f2'") && header.contains("'fortran_order': False")) { header }
+    val shape = Regex("""'shape': \((\d+), (\d+)\)""").find(header)!!.groupValues
+    val (n, d) = shape[1].toInt() to shape[2].toInt()
+    var at = start + headerLen
+    return Array(n) {
+        FloatArray(d) {
+            val h = buf.getShort(at).toInt() and 0xffff
+            at += 2
+            halfToFloat(h)
+        }
+    }
+}
+
+/** An app-side embedder: "row N" is row N of a table of precomputed vectors. */
+class TableEmbedder(private val rows: Array<FloatArray>, private val id: String) : Embedder {
+    override fun embed(text: String): List<Float> {
+        val row = text.removePrefix("row ").toIntOrNull()
+            ?: throw RouterException.Embed("no vector for \"$text\"")
+        return rows[row].toList()
+    }
+    override fun dim(): UInt = rows[0].size.toUInt()
+    override fun modelId(): String = id
+    override fun isMock(): Boolean = false
+}
+
+/** An embedder that fails with an exception the API does not declare. */
+class BrokenEmbedder(private val dim: Int) : Embedder {
+    override fun embed(text: String): List<Float> = throw IllegalStateException("model not loaded")
+    override fun dim(): UInt = dim.toUInt()
+    override fun modelId(): String = "all-MiniLM-L6-v2"
+    override fun isMock(): Boolean = false
+}
+
+data class Expected(val pref: Double, val row: Int, val model: String, val modelIndex: Int,
+                    val cluster: Int, val similarity: Float, val confidence: Float,
+                    val expectedError: Double)
+
+fun field(json: String, name: String): String =
+    Regex(""""$name":("[^"]*"|[^,}]+)""").find(json)?.groupValues?.get(1)?.trim('"')
+        ?: error("no \"$name\" in $json")
+
+fun parseExpected(path: String): List<Expected> = File(path).readLines().filter { it.isNotBlank() }.map {
+    val (pref, json) = it.split('\t', limit = 2)
+    Expected(
+        pref.toDouble(), field(json, "row").toInt(), field(json, "model"),
+        field(json, "model_index").toInt(), field(json, "cluster").toInt(),
+        field(json, "similarity").toDouble().toFloat(), field(json, "confidence").toDouble().toFloat(),
+        field(json, "expected_error").toDouble(),
+    )
+}
+
+fun same(name: String, d: RouteDecision, e: Expected) {
+    check(name, d.modelName == e.model && d.modelIndex.toInt() == e.modelIndex &&
+        d.cluster.toInt() == e.cluster && d.similarity == e.similarity &&
+        d.confidence == e.confidence && d.expectedError == e.expectedError) { "$d vs $e" }
+}
+
+fun main(args: Array<String>) {
+    if (args.size != 3) {
+        System.err.println("usage: RouterTestKt PROFILE EMBEDDINGS_NPY EXPECTED_TSV")
+        exitProcess(2)
+    }
+    val (profilePath, npyPath, expectedPath) = args
+    check("version", version().isNotEmpty())
+
+    // Loading: path, string and bytes give the same router.
+    val router = Router.fromPath(profilePath)
+    val json = File(profilePath).readText()
+    val fromJson = Router.fromJson(json)
+    val fromBytes = Router.fromBytes(File(profilePath).readBytes())
+    val s = router.summary()
+    check("summary", s.dim == 384u && s.modelCount == 9u && s.embeddingModel == "all-MiniLM-L6-v2" &&
+        !s.isMock && s.clusterCount > 1u) { "$s" }
+    check("dim", router.dim() == 384u)
+    val models = router.models()
+    check("models", models.size == 9 && models.withIndex().all { (i, m) -> m.index.toInt() == i }) { "$models" }
+    val clusters = router.clusters()
+    check("clusters", clusters.size == s.clusterCount.toInt() &&
+        clusters.all { it.expectedErrors.size == 9 && it.bestModelIndex < 9u }) { "$clusters" }
+
+    // Same answers as the Rust API (`aurora route --json`).
+    val rows = loadNpyF16(npyPath)
+    val expected = parseExpected(expectedPath)
+    check("expected answers present", expected.size >= 20) { "${expected.size}" }
+    val table = TableEmbedder(rows, "all-MiniLM-L6-v2")
+    for (e in expected) {
+        val q = rows[e.row].toList()
+        same("routeEmbedding row ${e.row} p ${e.pref}", router.routeEmbedding(q, e.pref), e)
+        same("fromJson row ${e.row} p ${e.pref}", fromJson.routeEmbedding(q, e.pref), e)
+        same("fromBytes row ${e.row} p ${e.pref}", fromBytes.routeEmbedding(q, e.pref), e)
+        // Text through an embedder implemented in Kotlin.
+        same("routeText row ${e.row} p ${e.pref}", router.routeText("row ${e.row}", table, e.pref), e)
+        val withOptions = router.routeEmbeddingWith(q, RouteOptions(costPreference = e.pref))
+        same("routeEmbeddingWith row ${e.row} p ${e.pref}", withOptions, e)
+    }
+
+    // Options reach the router: a single allowed model is always chosen.
+    val only = models[4].name
+    val d = router.routeEmbeddingWith(rows[0].toList(), RouteOptions(allowedModels = listOf(only), softTopK = 3u))
+    check("allowedModels", d.modelName == only && d.modelIndex == 4u) { "$d" }
+
+    // Many threads share one router.
+    val byThread = Array(4) { arrayOfNulls<RouteDecision>(expected.size) }
+    (0 until 4).map { t ->
+        thread { expected.forEachIndexed { i, e -> byThread[t][i] = router.routeEmbedding(rows[e.row].toList(), e.pref) } }
+    }.forEach { it.join() }
+    expected.forEachIndexed { i, e -> (0 until 4).forEach { t -> same("thread $t row ${e.row}", byThread[t][i]!!, e) } }
+
+    // Typed errors.
+    expectThrows<RouterException.InvalidProfile>("malformed profile JSON") { Router.fromJson("{\"version\": \"2.0\",") }
+    expectThrows<RouterException.InvalidProfile>("truncated profile bytes") {
+        Router.fromBytes(json.toByteArray().copyOf(json.length / 2))
+    }
+    expectThrows<RouterException.InvalidProfile>("missing profile file") { Router.fromPath("/nonexistent/profile.json") }
+    val dim = expectThrows<RouterException.Dimension>("wrong dimension") { router.routeEmbedding(listOf(1f, 2f), 0.0) }
+    check("dimension fields", dim?.expected == 384uL && dim.got == 2uL) { "$dim" }
+    expectThrows<RouterException.InvalidEmbedding>("zero vector") { router.routeEmbedding(List(384) { 0f }, 0.0) }
+    expectThrows<RouterException.InvalidEmbedding>("NaN component") {
+        router.routeEmbedding(List(384) { if (it == 5) Float.NaN else 1f }, 0.0)
+    }
+    expectThrows<RouterException.InvalidOption>("cost preference out of range") { router.routeEmbedding(rows[0].toList(), 1.5) }
+    expectThrows<RouterException.InvalidOption>("unknown allowed model") {
+        router.routeEmbeddingWith(rows[0].toList(), RouteOptions(allowedModels = listOf("nope")))
+    }
+    val mismatch = expectThrows<RouterException.EmbedderMismatch>("embedder for another model") {
+        router.routeText("row 0", TableEmbedder(rows, "some-other-model"), 0.0)
+    }
+    check("mismatch fields", mismatch?.profileModel == "all-MiniLM-L6-v2" && mismatch.embedderModel == "some-other-model") { "$mismatch" }
+    val thrown = expectThrows<RouterException.Embed>("the embedder's own error") { router.routeText("hello", table, 0.0) }
+    check("embed reason", thrown?.reason?.contains("no vector") == true) { "$thrown" }
+    expectThrows<RouterException.Internal>("an undeclared exception in the embedder") {
+        router.routeText("row 0", BrokenEmbedder(384), 0.0)
+    }
+
+    // The built-in Cactus embedder (the mock Cactus on x86 hosts).
+    val mock = try { CactusEmbedder.mock(384u) } catch (e: RouterException) { null }
+    if (mock != null) {
+        check("cactus mock", mock.isMock() && mock.dim() == 384u && mock.embed("What is 2 + 2?").size == 384)
+        expectThrows<RouterException.EmbedderMismatch>("mock embedder on a MiniLM profile") {
+            router.routeText("What is 2 + 2?", mock, 0.0)
+        }
+        mock.close()
+    }
+    expectThrows<RouterException.Embed>("missing Cactus model") { CactusEmbedder("/nonexistent/model") }
+
+    router.close()
+    fromJson.close()
+    fromBytes.close()
+    println("kotlin: $passed passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}

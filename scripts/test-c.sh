@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The C ABI from C, under valgrind: tests/ffi_c.rs compiles tests/c/route_test.c
+# with the system C compiler against the staticlib cargo built and the
+# committed include/aurora_router.h, runs it on the shipped profile under
+# memcheck (no leaks, no invalid accesses: --error-exitcode=1
+# --leak-check=full --errors-for-leak-kinds=definite,indirect) and compares
+# every decision with the Rust Router's.
+#
+# Needs valgrind and a C compiler (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v valgrind >/dev/null || {
+  echo "test-c: valgrind not found (apt-get install valgrind)" >&2
+  exit 1
+}
+# --workspace: the same feature resolution as `cargo test --workspace`, so
+# nothing is rebuilt after it.
+AURORA_VALGRIND=1 cargo test --workspace --test ffi_c -- --nocapture
