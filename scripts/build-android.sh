@@ -79,8 +79,10 @@ fi
 # API metadata is the same on every target).
 cargo build --quiet --workspace --bins --tests
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-host_lib="$target_dir/debug/libaurora_router.so"
-[ "$(uname -s)" = Darwin ] && host_lib="$target_dir/debug/libaurora_router.dylib"
+so=libaurora_router.so
+[ "$(uname -s)" = Darwin ] && so=libaurora_router.dylib
+host_lib="$target_dir/debug/deps/$so"
+[ -f "$host_lib" ] || host_lib="$target_dir/debug/$so"
 "$target_dir/debug/uniffi-bindgen" generate --no-format --metadata-no-deps \
   --config bindings/uniffi-android.toml --language kotlin --out-dir "$out/kotlin" "$host_lib"
 

@@ -37,10 +37,12 @@ esac
 cargo build --quiet --workspace --bins --tests
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 bin="$target_dir/debug"
-case "$(uname -s)" in
-  Darwin) lib="$bin/libaurora_router.dylib" ;;
-  *) lib="$bin/libaurora_router.so" ;;
-esac
+so=libaurora_router.so
+[ "$(uname -s)" = Darwin ] && so=libaurora_router.dylib
+# deps/ holds the library of the last build (the profile directory's copy is
+# only refreshed when the library itself is a build root).
+lib="$bin/deps/$so"
+[ -f "$lib" ] || lib="$bin/$so"
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -14,6 +14,13 @@ command -v valgrind >/dev/null || {
   echo "test-c: valgrind not found (apt-get install valgrind)" >&2
   exit 1
 }
-# --workspace: the same feature resolution as `cargo test --workspace`, so
-# nothing is rebuilt after it.
-AURORA_VALGRIND=1 cargo test --workspace --test ffi_c -- --nocapture
+# The test executable from the same build as `cargo test --workspace` (a
+# narrower selection such as `--test ffi_c` resolves features differently and
+# would rebuild the library).
+exe=$(cargo test --workspace --no-run --message-format=json 2>/dev/null |
+  grep '"name":"ffi_c"' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | head -n 1)
+[ -n "$exe" ] || {
+  echo "test-c: cannot find the ffi_c test executable" >&2
+  exit 1
+}
+AURORA_VALGRIND=1 "$exe" --nocapture

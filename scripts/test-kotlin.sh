@@ -30,7 +30,11 @@ classpath="$jna:$kotlin_lib/kotlinx-coroutines-core-jvm.jar"
 # in `cargo test --workspace`, so after the tests this rebuilds nothing.
 cargo build --quiet --workspace --bins --tests
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-lib_dir="$target_dir/debug"
+# deps/ holds the library of the last build (the profile directory's copy is
+# only refreshed when the library itself is a build root).
+lib_dir="$target_dir/debug/deps"
+[ -f "$lib_dir/libaurora_router.so" ] || lib_dir="$target_dir/debug"
+aurora="$target_dir/debug/aurora"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -41,7 +45,7 @@ npy=examples/mmlu_pro/embeddings_minilm.f16.npy
 rows=()
 for r in $(seq 0 75 1500); do rows+=(--row "$r"); done
 for p in 0 0.3 0.5 1; do
-  "$lib_dir/aurora" route --profile "$profile" --embeddings "$npy" \
+  "$aurora" route --profile "$profile" --embeddings "$npy" \
     --embedding-model all-MiniLM-L6-v2 --cost-preference "$p" --json "${rows[@]}" |
     sed "s/^/$p\t/"
 done >"$work/expected.tsv"

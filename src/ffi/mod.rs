@@ -295,16 +295,20 @@ pub extern "C" fn aurora_version() -> *const c_char {
 /// valid until this thread's next `aurora_*` call that fails.
 #[no_mangle]
 pub extern "C" fn aurora_last_error() -> *const c_char {
-    LAST_ERROR
-        .try_with(|e| e.borrow().1.as_ptr())
-        .unwrap_or(c"".as_ptr())
+    // Not `guard`: reading the error must not replace it.
+    catch_unwind(|| {
+        LAST_ERROR
+            .try_with(|e| e.borrow().1.as_ptr())
+            .unwrap_or(c"".as_ptr())
+    })
+    .unwrap_or(c"".as_ptr())
 }
 
 /// This thread's last error status (0 if there was none): one of
 /// `AuroraStatus`.
 #[no_mangle]
 pub extern "C" fn aurora_last_error_code() -> i32 {
-    LAST_ERROR.try_with(|e| e.borrow().0).unwrap_or(0)
+    catch_unwind(|| LAST_ERROR.try_with(|e| e.borrow().0).unwrap_or(0)).unwrap_or(0)
 }
 
 /// Frees a string returned (as `char *`) by this library. `NULL` is a no-op.

@@ -22,9 +22,31 @@
 //! load. Soft assignment keeps its top-k clusters on the stack and, with up
 //! to [`INLINE_MODELS`] (16) models, its mixed errors inline in the
 //! decision; more models than that cost one `Vec` per soft call. An
-//! allowed-model subset is a bit set on the stack up to 128 models. The work
-//! is one pass over the query (norm and finiteness together) and one
-//! vectorised dot product per centroid.
+//! allowed-model subset is a bit set on the stack up to 128 models (a heap
+//! one beyond). Options naming models by name are resolved by a linear scan
+//! of the model names on each call ([`Router::check_options`] validates them
+//! once up front).
+//!
+//! The work is one pass over the query (its norm and the NaN/∞ check
+//! together), one vectorised dot product per centroid and one branch-free
+//! `exp` per cluster for the confidence. The dot products use several
+//! independent SIMD accumulators so LLVM vectorises them without
+//! `target-cpu` flags; x86-64 CPUs with AVX2 and FMA (detected at run time)
+//! get an AVX2 kernel and aarch64 a NEON one, both reading four centroids
+//! per pass over the query.
+//!
+//! # Confidence
+//!
+//! [`RouteDecision::confidence`] is the softmax probability of the nearest
+//! cluster over all clusters at the options' temperature `T` (default
+//! 0.05): `1 / Σ_c exp((s_c − s_max) / T)` with `s_c` the cosine
+//! similarities. It is 1 when the nearest centroid is a few `T` nearer than
+//! every other, `1/n` when `n` centroids are equally near. Below
+//! `min_confidence` (default 0: never) the decision is flagged not
+//! confident and the fallback model is used: the configured one, or the
+//! model the same trade-off picks from the global error rates
+//! ([`Router::global_error_rates`]). A `min_similarity` threshold does the
+//! same for queries far from every centroid.
 //!
 //! ```
 //! use aurora_router::route::{RouteOptions, Router};
