@@ -14,6 +14,8 @@ need=()
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 [ -d /usr/aarch64-linux-gnu/include ] || need+=(libc6-dev-arm64-cross)
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+# Tests spawn the aarch64 `aurora` binary directly: binfmt runs it under qemu.
+dpkg -s qemu-user-binfmt >/dev/null 2>&1 || need+=(qemu-user-binfmt)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v valgrind >/dev/null || need+=(valgrind)
