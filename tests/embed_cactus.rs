@@ -1,7 +1,7 @@
 //! The Cactus-backed embedder and the setup commands, over the real FFI
 //! (the mock Cactus on x86 and aarch64 Linux).
 
-use std::process::Command;
+mod common;
 
 use aurora_router::embed::{CactusEmbedder, EmbedError, Embedder};
 
@@ -77,10 +77,7 @@ fn embedders_are_send_and_sync() {
 }
 
 fn aurora(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aurora"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::aurora_cmd().args(args).output().unwrap()
 }
 
 #[test]

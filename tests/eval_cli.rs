@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::fixture;
 use serde_json::Value;
@@ -14,7 +14,7 @@ fn profile() -> PathBuf {
 }
 
 fn aurora(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aurora"))
+    common::aurora_cmd()
         .args(args)
         .output()
         .expect("run aurora")

@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use aurora_router::cluster::sweep::Sweep;
 use aurora_router::dataset::{LabelledSet, Results};
@@ -201,9 +200,7 @@ fn knn_baseline_on_the_held_out_split() {
     let y = align_results(s.router.models(), &test.results).unwrap();
     let knn = KnnRouter::new(tx.view(), &ty, 20, 2.0).unwrap();
     let costs: Vec<f64> = s.router.models().iter().map(|m| m.cost).collect();
-    let t0 = Instant::now();
     let k = evaluate_knn(&knn, x.view(), &y, &costs, &EvalOptions::default()).unwrap();
-    assert!(t0.elapsed().as_secs_f64() < 5.0);
     assert_eq!((k.k, k.n_train), (20, train.prompts.len()));
     assert!(k.qab.mean > 0.3 && k.qab.mean <= 1.0);
     let o = aurora_router::eval::oracle(&costs, &y).unwrap();
@@ -339,7 +336,8 @@ fn embeddings_are_checked_against_the_profile() {
 }
 
 #[test]
-fn the_lambda_sweep_is_fast() {
+fn the_lambda_sweep_on_5000_distinct_prompts() {
+    // Its speed is measured in benches/route.rs (`exact_curve`), not here.
     // 5000 prompts, 9 models, every row distinct (the soft-assignment case).
     let (p, m) = (5000, 9);
     let costs = [3.8, 7.2, 8.0, 35.0, 12.9, 70.6, 94.0, 6.0, 100.0];
@@ -357,12 +355,9 @@ fn the_lambda_sweep_is_fast() {
     let lambdas: Vec<f64> = (0..200)
         .map(|i| 10f64.powf(-3.0 + 6.0 * i as f64 / 199.0))
         .collect();
-    let t0 = Instant::now();
     let c = curve_from_expected_errors(&expected, &costs, &correct, &lambdas).unwrap();
     let exact = exact_curve(&expected, &costs, &correct).unwrap();
     let q = qab(&exact, 100.0, &QAB_BUDGETS);
-    let dt = t0.elapsed().as_secs_f64();
-    assert!(dt < 0.5, "sweep took {dt:.3}s");
     assert_eq!(c.len(), 200);
     assert!(exact.len() > 1000);
     assert!(q.mean > 0.0);

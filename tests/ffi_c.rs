@@ -10,6 +10,8 @@
 //! `aarch64-linux-gnu-gcc` and run under `qemu-aarch64` when both exist;
 //! otherwise the test says why it skipped.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,22 +46,12 @@ fn toolchain() -> Result<(String, Vec<String>), String> {
         return Ok((cc, vec![]));
     }
     if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
-        let native = Command::new("uname")
-            .arg("-m")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "aarch64");
-        if native {
+        let runner = common::emulator();
+        if runner.is_empty() {
             return Ok(("cc".into(), vec![]));
         }
         if have("aarch64-linux-gnu-gcc") && Path::new("/usr/aarch64-linux-gnu").exists() {
-            return Ok((
-                "aarch64-linux-gnu-gcc".into(),
-                vec![
-                    "qemu-aarch64".into(),
-                    "-L".into(),
-                    "/usr/aarch64-linux-gnu".into(),
-                ],
-            ));
+            return Ok(("aarch64-linux-gnu-gcc".into(), runner));
         }
         return Err("no aarch64 C cross compiler".into());
     }

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use aurora_router::cluster::sweep::Sweep;
 use aurora_router::dataset::LabelledSet;
 use aurora_router::embed::PrecomputedEmbeddings;
@@ -111,7 +109,7 @@ fn cli_add_model_writes_a_routable_profile() {
     let renamed = results.replacen("mathstral-7B", "newcomer", 1);
     let r = common::write(dir.path(), "r.csv", renamed);
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_aurora"))
+        common::aurora_cmd()
             .args([
                 "profile",
                 "add-model",

@@ -221,7 +221,7 @@ fn mock_mode_builds_from_texts_only() {
 }
 
 fn aurora() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_aurora"))
+    common::aurora_cmd()
 }
 
 #[test]

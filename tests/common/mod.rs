@@ -2,10 +2,55 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The repo root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The program (and its arguments) that runs a binary built for this
+/// target, or nothing when the host runs it directly.
+///
+/// When the tests run under an emulator (the aarch64 build under
+/// `qemu-aarch64` on an x86-64 host), the host kernel cannot exec an aarch64
+/// binary they spawn unless binfmt_misc is set up, which containers often
+/// lack. `AURORA_TEST_RUNNER` names the runner explicitly; otherwise an
+/// aarch64 test on a non-aarch64 host uses `qemu-aarch64 -L
+/// /usr/aarch64-linux-gnu`, the runner `.cargo/config.toml` gives cargo.
+pub fn emulator() -> Vec<String> {
+    if let Ok(runner) = std::env::var("AURORA_TEST_RUNNER") {
+        return runner.split_whitespace().map(String::from).collect();
+    }
+    if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
+        // `uname` is a host binary: under qemu-user it reports the host.
+        let host_is_aarch64 = Command::new("uname")
+            .arg("-m")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "aarch64");
+        if !host_is_aarch64 {
+            return ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
+                .map(String::from)
+                .to_vec();
+        }
+    }
+    Vec::new()
+}
+
+/// A `Command` running the `aurora` binary built for these tests (through
+/// [`emulator`] when there is one).
+pub fn aurora_cmd() -> Command {
+    let exe = option_env!("CARGO_BIN_EXE_aurora")
+        .expect("the `aurora` binary is not built: run the tests with the `cli` feature");
+    let mut words = emulator().into_iter();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    }
 }
 
 /// The 300-question fixture derived from the shared MMLU-Pro data.
