@@ -4,11 +4,14 @@
 //!
 //! Targets (median): one hard `route_embedding` ≤ 1 µs at K = 16, d = 384 and
 //! ≤ 4 µs at K = 64, d = 1024; `Router::from_json` of a K = 16, d = 768,
-//! 12-model profile ≤ 200 µs.
+//! 12-model profile ≤ 200 µs. `peer_ndarray_matvec` is the same
+//! nearest-centroid search as a plain ndarray product, for a ratio in the
+//! same run.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
+use aurora_router::eval::{exact_curve, qab, QAB_BUDGETS};
 use aurora_router::profile::{Metadata, ModelInfo, Profile};
 use aurora_router::route::{RouteOptions, Router};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -83,6 +86,7 @@ fn profile_json(k: usize, d: usize, m: usize, seed: u64) -> Vec<u8> {
             generator: "bench".into(),
             selection_method: None,
             shrinkage: None,
+            routing: None,
             created_at: None,
             extra: Default::default(),
         },
@@ -149,6 +153,59 @@ fn bench_route(c: &mut Criterion) {
     g.finish();
 }
 
+/// The peer in the same run: the same nearest-centroid search as a plain
+/// ndarray matrix-vector product (`centroids · q`) and an argmax, the first
+/// thing one would write. Its ratio to `route_embedding/hard` is what to
+/// compare across machines: the absolute figures move with the machine.
+fn bench_peer(c: &mut Criterion) {
+    let mut g = c.benchmark_group("peer_ndarray_matvec");
+    for (k, d, m) in [(16, 384, 12), (64, 1024, 12)] {
+        let router = Router::from_json(&profile_json(k, d, m, 7)).unwrap();
+        let centroids =
+            ndarray::Array2::from_shape_fn((k, d), |(i, j)| router.centroid(i).unwrap()[j]);
+        let qs: Vec<ndarray::Array1<f32>> = queries(&router, 256, 11)
+            .into_iter()
+            .map(ndarray::Array1::from)
+            .collect();
+        let mut i = 0usize;
+        g.bench_function(format!("K{k}_d{d}"), |b| {
+            b.iter(|| {
+                i = (i + 1) & 255;
+                let s = centroids.dot(black_box(&qs[i]));
+                let mut best = 0;
+                for (c, &v) in s.iter().enumerate() {
+                    if v > s[best] {
+                        best = c;
+                    }
+                }
+                black_box(best)
+            })
+        });
+    }
+    g.finish();
+}
+
+/// `aurora eval`'s curve: the exact deferral curve and QAB of 5,000
+/// prompts with distinct expected errors (the soft-assignment case) and 9
+/// models.
+fn bench_exact_curve(c: &mut Criterion) {
+    let (p, m) = (5000, 9);
+    let costs = [3.8, 7.2, 8.0, 35.0, 12.9, 70.6, 94.0, 6.0, 100.0];
+    let mut rng = Rng(11);
+    let expected: Vec<Vec<f64>> = (0..p)
+        .map(|_| (0..m).map(|_| rng.uniform()).collect())
+        .collect();
+    let correct: Vec<Vec<f64>> = (0..p)
+        .map(|_| (0..m).map(|_| f64::from(rng.uniform() < 0.5)).collect())
+        .collect();
+    c.bench_function("exact_curve/P5000_M9", |b| {
+        b.iter(|| {
+            let curve = exact_curve(black_box(&expected), &costs, &correct).unwrap();
+            black_box(qab(&curve, 100.0, &QAB_BUDGETS).mean)
+        })
+    });
+}
+
 fn bench_load(c: &mut Criterion) {
     let json = profile_json(16, 768, 12, 3);
     c.bench_function("from_json/K16_d768_M12", |b| {
@@ -156,5 +213,11 @@ fn bench_load(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_route, bench_load);
+criterion_group!(
+    benches,
+    bench_route,
+    bench_peer,
+    bench_exact_curve,
+    bench_load
+);
 criterion_main!(benches);

@@ -121,7 +121,7 @@ fn json_output_has_the_contract_fields() {
 }
 
 #[test]
-fn human_output_plot_and_knn_baseline() {
+fn human_output_plot_and_baselines() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("curve.svg");
     let (tp, tr, te) = (
@@ -131,7 +131,9 @@ fn human_output_plot_and_knn_baseline() {
     );
     let knn = [
         "--baseline",
-        "knn",
+        "knn,uniroute",
+        "--baseline-ks",
+        "4,8",
         "--train-prompts",
         s(&tp),
         "--train-results",
@@ -156,6 +158,7 @@ fn human_output_plot_and_knn_baseline() {
         "hull of single models",
         "oracle",
         "kNN (k = 15)",
+        "UniRoute (K = ",
         "gemini-1.5-pro-002",
     ] {
         assert!(text.contains(needle), "no `{needle}` in:\n{text}");
@@ -171,6 +174,15 @@ fn human_output_plot_and_knn_baseline() {
     assert_eq!(k["k"], 15);
     assert!(!k["points"].as_array().unwrap().is_empty());
     assert!(num(&k["qab"]["mean"]) > 0.0);
+    let u = &v["uniroute"];
+    assert!(u["k"] == 4 || u["k"] == 8, "{u}");
+    assert_eq!(u["n_train"], 1501);
+    let points = u["points"].as_array().unwrap();
+    assert!(points
+        .windows(2)
+        .all(|w| num(&w[1]["mean_cost"]) <= num(&w[0]["mean_cost"])));
+    let uq = num(&u["qab"]["mean"]);
+    assert!(uq > 0.3 && uq <= num(&v["oracle"]["qab"]["mean"]), "{uq}");
 
     // The kNN baseline needs its training data.
     let out = eval(&fixture("results.csv"), &["--baseline", "knn"]);

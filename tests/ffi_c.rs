@@ -18,7 +18,7 @@ use std::process::Command;
 
 use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::profile::Profile;
-use aurora_router::route::{RouteOptions, Router};
+use aurora_router::route::Router;
 
 const PREFS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
@@ -274,7 +274,9 @@ fn c_program_matches_the_rust_router() {
     };
     for (i, &r) in picked.iter().enumerate() {
         for p in PREFS {
-            let opts = RouteOptions::builder()
+            // The C ABI routes with the profile's recommended assignment.
+            let opts = router
+                .options()
                 .cost_preference(f64::from(p))
                 .check()
                 .unwrap();
@@ -292,7 +294,8 @@ fn c_program_matches_the_rust_router() {
         let e = CactusEmbedder::mock(router.dim()).unwrap();
         for (i, t) in queries.iter().enumerate() {
             for p in PREFS {
-                let opts = RouteOptions::builder()
+                let opts = router
+                    .options()
                     .cost_preference(f64::from(p))
                     .check()
                     .unwrap();

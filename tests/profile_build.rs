@@ -331,7 +331,10 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
     let (set, e) = fixture_set();
     let sweep = Sweep::params().seed(3).check().unwrap();
     let p = ProfileBuilder::params(sweep)
-        .selection(Selection::RoutingCv { ks: vec![2, 4, 8] })
+        .selection(Selection::RoutingCv {
+            ks: vec![2, 4, 8],
+            top_ks: vec![1, 3],
+        })
         .check()
         .unwrap()
         .build(&set, e.view(), e.model_id(), false, &|_, _, _| {})
@@ -361,10 +364,50 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
         let q = s.extra["cv_qab"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&q) && q > 0.2, "implausible QAB {q}");
     }
+    // The assignment is cross-validated too: the best of the two tried,
+    // recorded for the router, which starts from it.
+    let routing = md
+        .routing
+        .as_ref()
+        .expect("routing-cv records the assignment");
+    let tried: Vec<f64> = routing.cv_scores.iter().map(|s| s[0]).collect();
+    assert_eq!(tried, [1.0, 3.0]);
+    let best_assignment =
+        routing.cv_scores.iter().fold(
+            routing.cv_scores[0],
+            |b, s| if s[1] > b[1] { *s } else { b },
+        );
+    assert_eq!(routing.clusters_mixed() as f64, best_assignment[0]);
+    assert_eq!(
+        best.extra["cv_top_k"].as_u64(),
+        Some(routing.clusters_mixed() as u64)
+    );
+    let router = aurora_router::route::Router::from_profile(p.clone()).unwrap();
+    let opts = router.options().check().unwrap();
+    let want = match routing.clusters_mixed() {
+        1 => aurora_router::route::Assignment::Hard,
+        k => aurora_router::route::Assignment::Soft { top_k: k },
+    };
+    assert_eq!(opts.assignment(), want);
     let v: serde_json::Value = serde_json::from_slice(&p.to_json()).unwrap();
     assert!(schema_validator().is_valid(&v));
+    // Read back, the routing defaults survive.
+    let back = aurora_router::profile::Profile::from_json(&p.to_json()).unwrap();
+    assert_eq!(back.metadata.routing, md.routing);
     let bad = ProfileBuilder::params(Sweep::params().check().unwrap())
-        .selection(Selection::RoutingCv { ks: vec![] })
+        .selection(Selection::RoutingCv {
+            ks: vec![],
+            top_ks: vec![1],
+        })
         .check();
     assert!(bad.is_err());
+    for top_ks in [vec![], vec![0], vec![65]] {
+        let bad = ProfileBuilder::params(Sweep::params().check().unwrap())
+            .selection(Selection::RoutingCv {
+                ks: vec![4],
+                top_ks,
+            })
+            .check();
+        assert!(bad.is_err());
+    }
 }

@@ -908,3 +908,43 @@ fn concurrent_routing_gives_single_thread_answers() {
         }
     });
 }
+
+#[test]
+fn the_profile_recommended_assignment_is_the_starting_point() {
+    // No `metadata.routing`: hard assignment at the default temperature.
+    let hard = toy();
+    assert_eq!(hard.options().check().unwrap(), RouteOptions::default());
+
+    // Soft over 2 clusters at T = 0.2, recommended by the profile.
+    let json = toy_with(|v| {
+        v["metadata"]["routing"] =
+            serde_json::json!({"assignment": "soft", "top_k": 2, "temperature": 0.2});
+    });
+    let r = Router::from_json(&json).unwrap();
+    let o = r.options().cost_preference(0.4).check().unwrap();
+    assert_eq!(o.assignment(), Assignment::Soft { top_k: 2 });
+    assert_eq!(o.temperature(), 0.2);
+    let explicit = RouteOptions::builder()
+        .cost_preference(0.4)
+        .soft(2)
+        .temperature(0.2)
+        .check()
+        .unwrap();
+    assert_eq!(o, explicit);
+    // Halfway between the clusters both count: the decision is soft.
+    let q = [0.7, 0.7, 0.0, 0.0];
+    let d = r.route_embedding(&q, &o).unwrap();
+    assert_eq!(d.basis(), Basis::Soft { clusters: 2 });
+    let e = r.route_embedding(&q, &explicit).unwrap();
+    assert_eq!(d.model_index(), e.model_index());
+    assert_eq!(d.expected_errors(), e.expected_errors());
+    // Anything set on the preset wins over the profile.
+    let forced = r.options().hard().check().unwrap();
+    assert_eq!(forced.assignment(), Assignment::Hard);
+    // A recommendation survives a rewrite of the profile.
+    let back = Router::from_json(&r.profile().to_json()).unwrap();
+    assert_eq!(
+        back.options().check().unwrap(),
+        r.options().check().unwrap()
+    );
+}

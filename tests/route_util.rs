@@ -54,6 +54,7 @@ pub fn metadata(k: usize, d: usize, model: &str, is_mock: bool) -> Metadata {
         generator: "test".into(),
         selection_method: None,
         shrinkage: None,
+        routing: None,
         created_at: None,
         extra: Default::default(),
     }

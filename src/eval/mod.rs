@@ -11,7 +11,9 @@
 //!   in between;
 //! * the [oracle] — the cheapest correct model per prompt (a prompt
 //!   no model gets right counts as wrong and costs the cheapest model);
-//! * optionally a [`KnnRouter`] ([`evaluate_knn`]).
+//! * optionally a [`KnnRouter`] ([`evaluate_knn`]) and, with the `builder`
+//!   feature, a UniRoute-style hard-assignment K-means router trained on the
+//!   same training set (`evaluate_uniroute`).
 //!
 //! Everything is scored by **QAB**, quality at budget ([`qab`]): for budgets
 //! of 5, 10, 15, 20, 30, 40, 50, 75 and 100 % of the most expensive model's
@@ -57,6 +59,7 @@ mod curve;
 mod hull;
 mod knn;
 mod plot;
+mod uniroute;
 
 pub use curve::{choose, curve_from_expected_errors, default_lambdas, exact_curve, CurvePoint};
 pub use hull::{
@@ -64,6 +67,9 @@ pub use hull::{
 };
 pub use knn::{KnnRouter, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT};
 pub use plot::plot_svg;
+pub use uniroute::UnirouteReport;
+#[cfg(feature = "builder")]
+pub use uniroute::{evaluate_uniroute, UnirouteError};
 
 use ndarray::ArrayView2;
 use serde::Serialize;
@@ -422,6 +428,9 @@ pub struct EvalReport {
     /// The kNN baseline, when evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub knn: Option<KnnReport>,
+    /// The UniRoute-style baseline, when evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uniroute: Option<UnirouteReport>,
 }
 
 impl EvalReport {
@@ -533,6 +542,7 @@ pub fn evaluate(
             qab: orc_q,
         },
         knn: None,
+        uniroute: None,
     })
 }
 

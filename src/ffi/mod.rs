@@ -253,8 +253,11 @@ fn cstring_lossy(s: &str) -> CString {
     CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
 }
 
-fn options(cost_preference: f32) -> Result<RouteOptions, FfiError> {
-    Ok(RouteOptions::builder()
+/// The profile's recommended options ([`Router::options`]) at this cost
+/// preference.
+fn options(router: &Router, cost_preference: f32) -> Result<RouteOptions, FfiError> {
+    Ok(router
+        .options()
         .cost_preference(f64::from(cost_preference))
         .check()?)
 }
@@ -402,8 +405,9 @@ pub unsafe extern "C" fn aurora_router_free(r: *mut AuroraRouter) {
 
 /// Routes one embedding of `dim` floats (any length-`dim` vector with a
 /// finite, non-zero norm) at `cost_preference` in [0, 1] (0 = lowest
-/// expected error, 1 = cheapest model). Writes `*out` and returns 0, or
-/// returns a negative `AuroraStatus`.
+/// expected error, 1 = cheapest model), with the cluster assignment the
+/// profile recommends (`metadata.routing`; hard when it names none). Writes
+/// `*out` and returns 0, or returns a negative `AuroraStatus`.
 ///
 /// # Safety
 ///
@@ -429,7 +433,7 @@ pub unsafe extern "C" fn aurora_router_route_embedding(
             }
             .into());
         }
-        let opts = options(cost_preference)?;
+        let opts = options(&r.router, cost_preference)?;
         // SAFETY: non-NULL, aligned, `dim` readable floats by the caller's
         // contract; `dim` is the profile's (small) dimension.
         let v = unsafe { std::slice::from_raw_parts(embedding, dim) };
@@ -463,7 +467,7 @@ pub unsafe extern "C" fn aurora_router_route_text(
         // SAFETY: forwarded contract.
         let text = unsafe { c_str(text, "text") }?;
         check_ptr(out, "out")?;
-        let opts = options(cost_preference)?;
+        let opts = options(&r.router, cost_preference)?;
         let d = r
             .router
             .route_text(text, &e.embedder as &dyn Embedder, &opts)?;

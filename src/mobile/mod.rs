@@ -249,6 +249,12 @@ pub struct RouterSummary {
     pub clustering_algorithm: String,
     /// Its cosine silhouette, if computed.
     pub silhouette_score: Option<f64>,
+    /// Clusters the profile recommends mixing per query (1 = hard
+    /// assignment), what `route_*` does unless `RouteOptions.soft_top_k`
+    /// says otherwise.
+    pub recommended_top_k: u32,
+    /// The temperature of that mix and of the confidence.
+    pub recommended_temperature: f32,
 }
 
 /// The model chosen for one query, and why (`RouteDecision` in Swift and
@@ -305,10 +311,13 @@ pub struct Options {
     /// 0 = lowest expected error … 1 = cheapest model.
     #[uniffi(default = 0.0)]
     pub cost_preference: f64,
-    /// Mix the `k` nearest clusters (soft assignment); `None` = nearest only.
+    /// Mix the `k` nearest clusters (soft assignment; 1 = the nearest only);
+    /// `None` = the profile's recommendation (`Router.summary()`), else the
+    /// nearest only.
     #[uniffi(default = None)]
     pub soft_top_k: Option<u32>,
-    /// Softmax temperature of the confidence and soft weights; `None` = 0.05.
+    /// Softmax temperature of the confidence and soft weights; `None` = the
+    /// profile's, else 0.05.
     #[uniffi(default = None)]
     pub temperature: Option<f32>,
     /// Below this confidence the fallback model is used.
@@ -326,8 +335,10 @@ pub struct Options {
 }
 
 impl Options {
-    fn to_core(&self) -> Result<route::RouteOptions, RouterError> {
-        let mut b = route::RouteOptions::builder()
+    /// The checked core options, starting from `router`'s recommended ones.
+    fn to_core(&self, router: &route::Router) -> Result<route::RouteOptions, RouterError> {
+        let mut b = router
+            .options()
             .cost_preference(self.cost_preference)
             .min_confidence(self.min_confidence);
         if let Some(k) = self.soft_top_k {
@@ -426,7 +437,7 @@ impl MobileRouter {
         embedding: Vec<f32>,
         options: Options,
     ) -> Result<Decision, RouterError> {
-        let opts = options.to_core()?;
+        let opts = options.to_core(&self.inner)?;
         let d = self.inner.route_embedding(&embedding, &opts)?;
         Ok(Decision::from_core(&d))
     }
@@ -456,7 +467,7 @@ impl MobileRouter {
         embedder: Arc<dyn Embedder>,
         options: Options,
     ) -> Result<Decision, RouterError> {
-        let opts = options.to_core()?;
+        let opts = options.to_core(&self.inner)?;
         let checked = Checked {
             model_id: embedder.model_id(),
             dim: embedder.dim() as usize,
@@ -521,6 +532,16 @@ impl MobileRouter {
             is_mock: self.inner.is_mock(),
             clustering_algorithm: p.metadata.clustering_algorithm.clone(),
             silhouette_score: p.metadata.silhouette_score,
+            recommended_top_k: p
+                .metadata
+                .routing
+                .as_ref()
+                .map_or(1, |r| r.clusters_mixed() as u32),
+            recommended_temperature: self
+                .inner
+                .options()
+                .check()
+                .map_or(crate::route::DEFAULT_TEMPERATURE, |o| o.temperature()),
         }
     }
 

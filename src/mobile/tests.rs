@@ -60,7 +60,7 @@ fn same_answers_as_the_core_router() {
     let embedder = table("all-MiniLM-L6-v2");
     for row in (0..rows.rows()).step_by(97) {
         for p in [0.0, 0.3, 0.5, 1.0] {
-            let opts = RouteOptions::builder().cost_preference(p).check().unwrap();
+            let opts = core.options().cost_preference(p).check().unwrap();
             let want =
                 Decision::from_core(&core.route_embedding(rows.row(row).unwrap(), &opts).unwrap());
             for r in &routers {
@@ -88,6 +88,13 @@ fn accessors() {
     assert_eq!(s.dim, 384);
     assert_eq!(s.embedding_model, "all-MiniLM-L6-v2");
     assert!(!s.is_mock);
+    let recommended = core.options().check().unwrap();
+    let top_k = match recommended.assignment() {
+        crate::route::Assignment::Hard => 1,
+        crate::route::Assignment::Soft { top_k } => top_k as u32,
+    };
+    assert_eq!(s.recommended_top_k, top_k);
+    assert_eq!(s.recommended_temperature, recommended.temperature());
     let models = r.models();
     assert_eq!(models.len(), 9);
     assert_eq!(models[3].name, core.models()[3].name);

@@ -7,7 +7,9 @@ use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sha2::{Digest, Sha256};
 
-use super::format::{Counts, Metadata, Profile, SelectionEntry, Shrinkage, FORMAT_VERSION};
+use super::format::{
+    Counts, Metadata, Profile, RoutingDefaults, SelectionEntry, Shrinkage, FORMAT_VERSION,
+};
 use super::routing_cv::{routing_cv, ROUTING_CV_PSEUDO_COUNTS};
 use super::update::{error_rates, round6};
 use crate::cluster::kmeans::SphericalKMeans;
@@ -54,11 +56,17 @@ pub enum Selection {
     /// The sweep's best mean cosine silhouette; the pseudo-count by
     /// cross-validated Brier score.
     Silhouette,
-    /// Spherical KMeans with the K (from this list) and pseudo-count that
-    /// give the best held-out routing QAB (see [`routing_cv`](super::routing_cv)).
+    /// Spherical KMeans with the K (from `ks`), the pseudo-count and the
+    /// cluster assignment (from `top_ks`) that give the best held-out
+    /// routing QAB (see [`routing_cv`](super::routing_cv)); the assignment
+    /// is recorded as the profile's `metadata.routing`.
     RoutingCv {
         /// Candidate numbers of clusters.
         ks: Vec<usize>,
+        /// Candidate assignments, as the number of clusters mixed (1 =
+        /// hard); [`ROUTING_CV_TOP_KS`](super::routing_cv::ROUTING_CV_TOP_KS)
+        /// by default, `[1]` for a hard-assignment (UniRoute-style) router.
+        top_ks: Vec<usize>,
     },
 }
 
@@ -125,11 +133,18 @@ impl ProfileBuildParams {
                 reason: format!("must be at least 2, got {}", self.cv_folds),
             });
         }
-        if let Selection::RoutingCv { ks } = &self.selection {
+        if let Selection::RoutingCv { ks, top_ks } = &self.selection {
             if ks.is_empty() || ks.iter().any(|&k| k < 2) {
                 return Err(BuildError::InvalidParam {
                     name: "cv_ks",
                     reason: "needs at least one K, each at least 2".into(),
+                });
+            }
+            let max = crate::route::MAX_SOFT_TOP_K;
+            if top_ks.is_empty() || top_ks.iter().any(|&t| !(1..=max).contains(&t)) {
+                return Err(BuildError::InvalidParam {
+                    name: "cv_top_ks",
+                    reason: format!("needs at least one assignment, each in 1..={max}"),
                 });
             }
         }
@@ -165,13 +180,15 @@ impl ProfileBuildValidParams {
             )));
         }
         let d = DistanceMatrix::cosine(x)?;
-        let (sweep, selection, method, fixed_shrinkage) = match &self.0.selection {
+        let (sweep, selection, method, fixed_shrinkage, routing) = match &self.0.selection {
             Selection::Silhouette => {
                 let sweep = self.0.sweep.run(x, &d, progress)?;
                 let entries = sweep.candidates.iter().map(selection_entry).collect();
-                (sweep, entries, "silhouette", None)
+                (sweep, entries, "silhouette", None, None)
             }
-            Selection::RoutingCv { ks } => self.routing_cv_outcome(set, x, &d, ks, progress)?,
+            Selection::RoutingCv { ks, top_ks } => {
+                self.routing_cv_outcome(set, x, &d, ks, top_ks, progress)?
+            }
         };
         drop(d);
         let winner = sweep.winner();
@@ -214,6 +231,7 @@ impl ProfileBuildValidParams {
             method,
             pseudo_count,
             shrinkage,
+            routing,
             embedding_model,
             is_mock,
             self,
@@ -223,12 +241,14 @@ impl ProfileBuildValidParams {
 }
 
 /// A selection's outcome: the candidates (winner marked), the table for the
-/// metadata, the method's name and, when it chose one, the shrinkage.
+/// metadata, the method's name and, when it chose them, the shrinkage and
+/// the cluster assignment.
 type Selected = (
     SweepOutcome,
     Vec<SelectionEntry>,
     &'static str,
     Option<Shrinkage>,
+    Option<RoutingDefaults>,
 );
 
 fn selection_entry(c: &Candidate) -> SelectionEntry {
@@ -252,16 +272,24 @@ impl ProfileBuildValidParams {
         x: ArrayView2<'_, f32>,
         d: &DistanceMatrix,
         ks: &[usize],
+        top_ks: &[usize],
         progress: &(dyn Fn(usize, usize, &str) + Sync),
     ) -> Result<Selected, BuildError> {
         let seed = self.0.sweep.seed();
         let runs = self.0.sweep.kmeans_runs();
-        let scores = routing_cv(set, x, ks, self.0.cv_folds, seed, runs, progress)?;
+        let scores = routing_cv(set, x, ks, top_ks, self.0.cv_folds, seed, runs, progress)?;
         let best = scores.iter().fold(
             &scores[0],
-            |b, s| if s.best().1 > b.best().1 { s } else { b },
+            |b, s| {
+                if s.best().qab > b.best().qab {
+                    s
+                } else {
+                    b
+                }
+            },
         );
-        let (a, _) = best.best();
+        let choice = best.best();
+        let a = choice.pseudo_count;
         let fit = SphericalKMeans::params(best.k)
             .seed(seed)
             .n_runs(runs)
@@ -279,10 +307,11 @@ impl ProfileBuildValidParams {
         let entries = scores
             .iter()
             .map(|sc| {
-                let (pa, q) = sc.best();
+                let c = sc.best();
                 let mut extra = serde_json::Map::new();
-                extra.insert("cv_qab".into(), round6(q).into());
-                extra.insert("cv_pseudo_count".into(), pa.into());
+                extra.insert("cv_qab".into(), round6(c.qab).into());
+                extra.insert("cv_pseudo_count".into(), c.pseudo_count.into());
+                extra.insert("cv_top_k".into(), c.top_k.into());
                 SelectionEntry {
                     algorithm: "kmeans".into(),
                     params: serde_json::json!({ "k": sc.k }),
@@ -299,10 +328,26 @@ impl ProfileBuildValidParams {
             method: "routing-cv".into(),
             cv_scores: ROUTING_CV_PSEUDO_COUNTS
                 .iter()
-                .zip(&best.qab)
+                .zip(
+                    &best.qab[best
+                        .top_ks
+                        .iter()
+                        .position(|&t| t == choice.top_k)
+                        .unwrap_or(0)],
+                )
                 .map(|(&a, &q)| [a, round6(q)])
                 .collect(),
         };
+        let mut routing = if choice.top_k > 1 {
+            RoutingDefaults::soft(choice.top_k)
+        } else {
+            RoutingDefaults::hard()
+        };
+        routing.cv_scores = best
+            .top_ks
+            .iter()
+            .map(|&t| [t as f64, round6(best.best_for(t).qab)])
+            .collect();
         Ok((
             SweepOutcome {
                 candidates: vec![winner],
@@ -311,6 +356,7 @@ impl ProfileBuildValidParams {
             entries,
             "routing-cv",
             Some(shrinkage),
+            Some(routing),
         ))
     }
 }
@@ -324,6 +370,7 @@ fn assemble(
     selection_method: &str,
     pseudo_count: f64,
     shrinkage: Shrinkage,
+    routing: Option<RoutingDefaults>,
     embedding_model: &str,
     is_mock: bool,
     params: &ProfileBuildValidParams,
@@ -363,6 +410,7 @@ fn assemble(
         generator: format!("aurora-router {}", crate::VERSION),
         selection_method: Some(selection_method.into()),
         shrinkage: Some(shrinkage),
+        routing,
         created_at: params.0.created_at.clone(),
         extra: Default::default(),
     };

@@ -99,6 +99,99 @@ pub struct Shrinkage {
     pub cv_scores: Vec<[f64; 2]>,
 }
 
+/// The cluster assignment a profile recommends
+/// ([`Router::options`](crate::route::Router::options) starts from it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutingDefaults {
+    /// `hard` (the nearest cluster) or `soft` (a similarity-weighted mix of
+    /// the `top_k` nearest clusters).
+    pub assignment: String,
+    /// Clusters mixed by soft assignment (1 ..= 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<usize>,
+    /// Softmax temperature of the soft weights and the confidence (> 0).
+    pub temperature: f64,
+    /// How it was chosen (`routing-cv`), with the cross-validated QAB of
+    /// every assignment tried (`[top_k, qab]`, `top_k = 1` being hard).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cv_scores: Vec<[f64; 2]>,
+    /// Unknown fields, kept on rewrite.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl RoutingDefaults {
+    /// Hard assignment at the default temperature.
+    pub fn hard() -> Self {
+        RoutingDefaults {
+            assignment: "hard".into(),
+            top_k: None,
+            // 0.05 as written, not the f32's binary expansion.
+            temperature: (f64::from(crate::route::DEFAULT_TEMPERATURE) * 1e6).round() / 1e6,
+            cv_scores: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+
+    /// Soft assignment over `top_k` clusters at the default temperature.
+    pub fn soft(top_k: usize) -> Self {
+        RoutingDefaults {
+            assignment: "soft".into(),
+            top_k: Some(top_k),
+            ..Self::hard()
+        }
+    }
+
+    /// The number of clusters mixed: 1 for hard assignment.
+    pub fn clusters_mixed(&self) -> usize {
+        match self.assignment.as_str() {
+            "soft" => self.top_k.unwrap_or(1),
+            _ => 1,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ProfileError> {
+        match (self.assignment.as_str(), self.top_k) {
+            ("hard", None | Some(1)) => {}
+            ("hard", Some(k)) => {
+                return Err(invalid(
+                    "metadata.routing.top_k",
+                    format!("is {k}, but the assignment is hard"),
+                ))
+            }
+            ("soft", Some(k)) if (1..=crate::route::MAX_SOFT_TOP_K).contains(&k) => {}
+            ("soft", k) => {
+                return Err(invalid(
+                    "metadata.routing.top_k",
+                    format!(
+                        "must be in 1..={} for soft assignment, got {}",
+                        crate::route::MAX_SOFT_TOP_K,
+                        k.map_or("nothing".into(), |k| k.to_string())
+                    ),
+                ))
+            }
+            (other, _) => {
+                return Err(invalid(
+                    "metadata.routing.assignment",
+                    format!("must be `hard` or `soft`, got `{other}`"),
+                ))
+            }
+        }
+        // f32 is what the router uses: the temperature must survive the cast.
+        let t = self.temperature as f32;
+        if !(t.is_finite() && t > 0.0) {
+            return Err(invalid(
+                "metadata.routing.temperature",
+                format!(
+                    "must be a finite number > 0 (as f32), got {:e}",
+                    self.temperature
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Profile metadata: what was built, from what, and why this clustering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
@@ -132,6 +225,10 @@ pub struct Metadata {
     /// Shrinkage of the error rates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shrinkage: Option<Shrinkage>,
+    /// How the router should assign queries to clusters by default (chosen
+    /// by routing cross-validation); absent means hard assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingDefaults>,
     /// Build time (RFC 3339), only with `--stamp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -262,6 +359,9 @@ impl Profile {
                 "metadata",
                 format!("{k} × {d} centroids is too large"),
             ));
+        }
+        if let Some(r) = &self.metadata.routing {
+            r.validate()?;
         }
         if self.metadata.embedding_model.trim().is_empty() {
             return Err(invalid("metadata.embedding_model", "is empty"));

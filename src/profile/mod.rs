@@ -27,7 +27,8 @@
 mod format;
 mod update;
 pub use format::{
-    Counts, Metadata, ModelInfo, Profile, ProfileError, SelectionEntry, Shrinkage, FORMAT_VERSION,
+    Counts, Metadata, ModelInfo, Profile, ProfileError, RoutingDefaults, SelectionEntry, Shrinkage,
+    FORMAT_VERSION,
 };
 pub use update::{error_rates, AddModelReport, DEFAULT_PSEUDO_COUNT};
 

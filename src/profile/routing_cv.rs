@@ -16,9 +16,18 @@
 //!    adjacent curve points), averaged over the budgets;
 //! 4. the pair with the best mean QAB over folds wins.
 //!
+//! The cluster assignment is cross-validated the same way: hard (the nearest
+//! cluster, `top_k = 1`) or soft over the `top_k` nearest clusters weighted
+//! by `exp((s − s_max) / T)` at the router's default temperature, exactly as
+//! [`Router`](crate::route::Router) mixes them. On MMLU-Pro soft assignment
+//! over a few clusters gains ≈ 0.002 QAB over hard on every fold
+//! (BENCHMARKS.md); selecting it by cross-validation keeps hard assignment
+//! where it does not help.
+//!
 //! With hard assignment a held-out prompt's expected errors depend only on
 //! its cluster, so each λ costs `O(K·M)` given per-cluster sums of the
-//! held-out correctness.
+//! held-out correctness; soft rows go through
+//! [`curve_from_expected_errors`] (one envelope walk per prompt).
 
 use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
@@ -27,39 +36,82 @@ use super::build::{cluster_counts, seeded_folds, BuildError};
 use super::update::error_rates;
 use crate::cluster::kmeans::{assign_nearest, SphericalKMeans};
 use crate::dataset::LabelledSet;
-use crate::eval::{choose, default_lambdas, qab, QAB_BUDGETS};
+use crate::eval::{choose, curve_from_expected_errors, default_lambdas, qab, QAB_BUDGETS};
+use crate::route::DEFAULT_TEMPERATURE;
 
 /// Pseudo-counts tried by routing cross-validation.
 pub const ROUTING_CV_PSEUDO_COUNTS: [f64; 9] =
     [0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
+
+/// Default assignments tried by routing cross-validation, as the number of
+/// clusters mixed: 1 is hard assignment.
+pub const ROUTING_CV_TOP_KS: [usize; 4] = [1, 4, 8, 16];
 
 /// One K of the routing cross-validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutingCvScore {
     /// Number of clusters.
     pub k: usize,
-    /// Mean held-out QAB for each pseudo-count of [`ROUTING_CV_PSEUDO_COUNTS`].
-    pub qab: Vec<f64>,
+    /// The assignments tried (clusters mixed; 1 = hard).
+    pub top_ks: Vec<usize>,
+    /// Mean held-out QAB: `qab[a][p]` for assignment `top_ks[a]` and
+    /// pseudo-count `ROUTING_CV_PSEUDO_COUNTS[p]`.
+    pub qab: Vec<Vec<f64>>,
+}
+
+/// The best setting found for one K.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoutingCvChoice {
+    /// Clusters mixed (1 = hard assignment).
+    pub top_k: usize,
+    /// Shrinkage pseudo-count.
+    pub pseudo_count: f64,
+    /// Its mean held-out QAB.
+    pub qab: f64,
 }
 
 impl RoutingCvScore {
-    /// The best pseudo-count for this K and its QAB.
-    pub fn best(&self) -> (f64, f64) {
-        let mut best = (ROUTING_CV_PSEUDO_COUNTS[0], self.qab[0]);
-        for (&a, &q) in ROUTING_CV_PSEUDO_COUNTS.iter().zip(&self.qab) {
-            if q > best.1 {
-                best = (a, q);
+    /// The best (assignment, pseudo-count) for this K; ties go to the
+    /// simpler setting (fewer clusters mixed, then the smaller pseudo-count).
+    pub fn best(&self) -> RoutingCvChoice {
+        let mut best = self.best_for(self.top_ks[0]);
+        for &t in &self.top_ks[1..] {
+            let c = self.best_for(t);
+            if c.qab > best.qab {
+                best = c;
+            }
+        }
+        best
+    }
+
+    /// The best pseudo-count for one assignment (`top_k` must be one of
+    /// [`top_ks`](Self::top_ks); otherwise the first is used).
+    pub fn best_for(&self, top_k: usize) -> RoutingCvChoice {
+        let a = self.top_ks.iter().position(|&t| t == top_k).unwrap_or(0);
+        let row = &self.qab[a];
+        let mut best = RoutingCvChoice {
+            top_k: self.top_ks[a],
+            pseudo_count: ROUTING_CV_PSEUDO_COUNTS[0],
+            qab: row[0],
+        };
+        for (&pc, &q) in ROUTING_CV_PSEUDO_COUNTS.iter().zip(row) {
+            if q > best.qab {
+                best.pseudo_count = pc;
+                best.qab = q;
             }
         }
         best
     }
 }
 
-/// Runs routing cross-validation for every K in `ks`.
+/// Runs routing cross-validation for every K in `ks` and every assignment
+/// in `top_ks` (clusters mixed; 1 = hard). `x` holds unit-length rows.
+#[allow(clippy::too_many_arguments)]
 pub fn routing_cv(
     set: &LabelledSet,
     x: ArrayView2<'_, f32>,
     ks: &[usize],
+    top_ks: &[usize],
     folds: usize,
     seed: u64,
     kmeans_runs: usize,
@@ -81,7 +133,13 @@ pub fn routing_cv(
         .iter()
         .flat_map(|&k| (0..folds).map(move |f| (k, f)))
         .collect();
-    let per_job: Vec<Vec<f64>> = jobs
+    if top_ks.is_empty() || top_ks.iter().any(|&t| t == 0) {
+        return Err(BuildError::InvalidParam {
+            name: "cv_top_ks",
+            reason: "needs at least one assignment, each mixing at least 1 cluster".into(),
+        });
+    }
+    let per_job: Vec<Vec<Vec<f64>>> = jobs
         .par_iter()
         .map(|&(k, f)| {
             let train: Vec<usize> = (0..n).filter(|&i| fold_of[i] != f).collect();
@@ -103,7 +161,8 @@ pub fn routing_cv(
                 train_labels[i] = l;
             }
             let counts = cluster_counts(set, &train_labels, k, Some((&fold_of, f)));
-            let test_labels = assign_nearest(x.select(Axis(0), &test).view(), fit.centroids.view());
+            let xs = x.select(Axis(0), &test);
+            let test_labels = assign_nearest(xs.view(), fit.centroids.view());
             // Per-cluster count and summed correctness of the held-out prompts.
             let m = costs.len();
             let mut held_n = vec![0usize; k];
@@ -114,18 +173,51 @@ pub fn routing_cv(
                     held_correct[c][j] += v;
                 }
             }
-            let qabs = ROUTING_CV_PSEUDO_COUNTS
+            let neighbours = top_ks
+                .iter()
+                .any(|&t| t > 1)
+                .then(|| nearest_clusters(xs.view(), fit.centroids.view(), top_ks));
+            let test_correct: Vec<Vec<f64>> = test
+                .iter()
+                .map(|&p| set.results.correctness[p].clone())
+                .collect();
+            let rates_by_pc: Vec<Vec<Vec<f64>>> = ROUTING_CV_PSEUDO_COUNTS
                 .iter()
                 .map(|&a| {
-                    let rates: Vec<Vec<f64>> = (0..m)
+                    (0..m)
                         .map(|j| {
                             error_rates(&counts.n, &counts.errors[j], counts.global_error(j), a)
                         })
-                        .collect();
-                    let curve = cluster_curve(&rates, &costs, &held_n, &held_correct, &lambdas);
-                    qab(&curve, max_cost, &QAB_BUDGETS).mean
+                        .collect()
                 })
                 .collect();
+            let qabs = top_ks
+                .iter()
+                .map(|&t| {
+                    rates_by_pc
+                        .iter()
+                        .map(|rates| {
+                            let curve = match &neighbours {
+                                Some(nb) if t > 1 => {
+                                    let expected = soft_expected(rates, nb, t);
+                                    curve_from_expected_errors(
+                                        &expected,
+                                        &costs,
+                                        &test_correct,
+                                        &lambdas,
+                                    )
+                                    .map_err(|e| BuildError::Data(e.to_string()))?
+                                    .iter()
+                                    .map(|p| (p.mean_cost, p.accuracy))
+                                    .collect()
+                                }
+                                _ => cluster_curve(rates, &costs, &held_n, &held_correct, &lambdas),
+                            };
+                            Ok(qab(&curve, max_cost, &QAB_BUDGETS).mean)
+                        })
+                        .collect::<Result<Vec<f64>, BuildError>>()
+                })
+                .collect::<Result<Vec<_>, BuildError>>()?;
             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(d, total, &format!("routing-cv k={k} fold {}", f + 1));
             Ok(qabs)
@@ -136,12 +228,72 @@ pub fn routing_cv(
         .enumerate()
         .map(|(i, &k)| {
             let rows = &per_job[i * folds..(i + 1) * folds];
-            let qab = (0..ROUTING_CV_PSEUDO_COUNTS.len())
-                .map(|a| rows.iter().map(|r| r[a]).sum::<f64>() / folds as f64)
+            let qab = (0..top_ks.len())
+                .map(|t| {
+                    (0..ROUTING_CV_PSEUDO_COUNTS.len())
+                        .map(|a| rows.iter().map(|r| r[t][a]).sum::<f64>() / folds as f64)
+                        .collect()
+                })
                 .collect();
-            RoutingCvScore { k, qab }
+            RoutingCvScore {
+                k,
+                top_ks: top_ks.to_vec(),
+                qab,
+            }
         })
         .collect())
+}
+
+/// For each row of `x`, its `max(top_ks)` most similar centroids as
+/// `(similarity, cluster)`, most similar first (ties to the lower index, as
+/// the router orders them).
+fn nearest_clusters(
+    x: ArrayView2<'_, f32>,
+    centroids: ArrayView2<'_, f32>,
+    top_ks: &[usize],
+) -> Vec<Vec<(f32, usize)>> {
+    let t = top_ks
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .min(centroids.nrows());
+    x.dot(&centroids.t())
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let mut v: Vec<(f32, usize)> = r.iter().enumerate().map(|(c, &s)| (s, c)).collect();
+            v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            v.truncate(t);
+            v
+        })
+        .collect()
+}
+
+/// Every prompt's expected errors under soft assignment over its `top_k`
+/// nearest clusters: the router's weights `exp((s − s_max) / T)` at the
+/// default temperature, normalised; `rates[m][c]` are the cluster rates.
+fn soft_expected(rates: &[Vec<f64>], nearest: &[Vec<(f32, usize)>], top_k: usize) -> Vec<Vec<f64>> {
+    let inv_t = 1.0 / DEFAULT_TEMPERATURE;
+    nearest
+        .iter()
+        .map(|nb| {
+            let nb = &nb[..top_k.min(nb.len())];
+            let s_max = nb[0].0;
+            let mut out = vec![0.0f64; rates.len()];
+            let mut wsum = 0.0f64;
+            for &(s, c) in nb {
+                let w = f64::from((s - s_max) * inv_t).exp();
+                wsum += w;
+                for (o, r) in out.iter_mut().zip(rates) {
+                    *o += w * r[c];
+                }
+            }
+            out.iter_mut()
+                .for_each(|o| *o = (*o / wsum).clamp(0.0, 1.0));
+            out
+        })
+        .collect()
 }
 
 /// (mean cost, accuracy) of hard-assignment routing for each λ, with the
@@ -173,4 +325,32 @@ fn cluster_curve(
             (cost / total as f64, correct / total as f64)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soft_expected_mixes_like_the_router() {
+        // Two models, three clusters.
+        let rates = vec![vec![0.1, 0.5, 0.9], vec![0.3, 0.3, 0.0]];
+        let x = ndarray::array![[1.0f32, 0.0], [0.6, 0.8]];
+        let c = ndarray::array![[1.0f32, 0.0], [0.0, 1.0], [0.8, 0.6]];
+        let nb = nearest_clusters(x.view(), c.view(), &[1, 2, 8]);
+        // Capped at K, most similar first.
+        assert_eq!(nb[0].iter().map(|p| p.1).collect::<Vec<_>>(), [0, 2, 1]);
+        // Row 1's similarities are 0.6, 0.8 and 0.96.
+        assert_eq!(nb[1].iter().map(|p| p.1).collect::<Vec<_>>(), [2, 1, 0]);
+        // top_k = 1 is the nearest cluster's row.
+        let hard = soft_expected(&rates, &nb, 1);
+        assert_eq!(hard[0], [0.1, 0.3]);
+        assert_eq!(hard[1], [0.9, 0.0]);
+        // Top 2 of row 1: cluster 2 with weight 1, cluster 1 with
+        // exp((0.8 − 0.96) / T).
+        let soft = soft_expected(&rates, &nb, 2);
+        let w = f64::from((0.8f32 - 0.96) / DEFAULT_TEMPERATURE).exp();
+        let want = (0.9 + w * 0.5) / (1.0 + w);
+        assert!((soft[1][0] - want).abs() < 1e-6, "{} vs {want}", soft[1][0]);
+    }
 }

@@ -393,6 +393,34 @@ impl Router {
         (c < self.k).then(|| self.error_row(c))
     }
 
+    /// Routing options preset with the profile's recommended cluster
+    /// assignment (`metadata.routing`, chosen by `--select routing-cv`:
+    /// hard, or soft over its `top_k` nearest clusters at its temperature);
+    /// hard assignment at the default temperature when the profile names
+    /// none. Set the trade-off and anything else on it, then `check()`.
+    ///
+    /// ```
+    /// # use aurora_router::route::Router;
+    /// # fn demo(router: &Router, embedding: &[f32]) -> Result<(), Box<dyn std::error::Error>> {
+    /// let opts = router.options().cost_preference(0.3).check()?;
+    /// let decision = router.route_embedding(embedding, &opts)?;
+    /// println!("{}", decision.model().name);
+    /// # Ok(()) }
+    /// ```
+    pub fn options(&self) -> RouteOptionsBuilder {
+        let b = RouteOptions::builder();
+        match &self.profile.metadata.routing {
+            None => b,
+            // Validated at load: the temperature is a positive finite f32.
+            Some(r) => b
+                .assignment(match r.clusters_mixed() {
+                    1 => Assignment::Hard,
+                    k => Assignment::Soft { top_k: k },
+                })
+                .temperature(r.temperature as f32),
+        }
+    }
+
     /// The unit-length centroid of cluster `c`; `None` if out of range.
     pub fn centroid(&self, c: usize) -> Option<&[f32]> {
         (c < self.k).then(|| &self.centroids[c * self.d..(c + 1) * self.d])

@@ -149,7 +149,7 @@ fun main(args: Array<String>) {
     val fromBytes = Router.fromBytes(File(profilePath).readBytes())
     val s = router.summary()
     check("summary", s.dim == 384u && s.modelCount == 9u && s.embeddingModel == "all-MiniLM-L6-v2" &&
-        !s.isMock && s.clusterCount > 1u) { "$s" }
+        !s.isMock && s.clusterCount > 1u && s.recommendedTopK >= 1u && s.recommendedTemperature > 0f) { "$s" }
     check("dim", router.dim() == 384u)
     val models = router.models()
     check("models", models.size == 9 && models.withIndex().all { (i, m) -> m.index.toInt() == i }) { "$models" }

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use aurora_router::dataset::{read_prompts, read_results};
 use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::eval::{
-    align_results, check_embedding_model, evaluate, evaluate_knn, EvalError, EvalOptions,
-    EvalReport, KnnRouter, Qab, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT,
+    align_results, check_embedding_model, evaluate, evaluate_knn, evaluate_uniroute, EvalError,
+    EvalOptions, EvalReport, KnnRouter, Qab, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT,
 };
-use aurora_router::route::{RouteOptions, Router};
+use aurora_router::route::Router;
 use clap::{Args, ValueEnum};
 
 use crate::embedding_args::EmbeddingArgs;
@@ -19,6 +19,8 @@ use crate::{progress, CliResult};
 pub enum Baseline {
     /// k nearest labelled training prompts by cosine (needs --train-prompts and --train-results).
     Knn,
+    /// UniRoute-style K-means router with hard assignment, K and shrinkage cross-validated on the training set (needs --train-prompts and --train-results).
+    Uniroute,
 }
 
 /// Flags of `aurora eval`.
@@ -41,12 +43,25 @@ pub struct EvalArgs {
     /// Write an SVG plot of the curves to this file.
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// Route with soft assignment over the K most similar clusters.
-    #[arg(long)]
+    /// Route with soft assignment over the K most similar clusters (default: the profile's recommendation, else hard).
+    #[arg(long, conflicts_with = "hard")]
     soft: Option<usize>,
-    /// Also evaluate a baseline router.
-    #[arg(long, value_enum)]
-    baseline: Option<Baseline>,
+    /// Route with hard assignment, whatever the profile recommends.
+    #[arg(long)]
+    hard: bool,
+    /// Also evaluate baseline routers trained on --train-prompts/--train-results (comma-separated or repeated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    baseline: Vec<Baseline>,
+    /// K values the UniRoute baseline's cross-validation tries.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "5,10,15,20,30,40,50,60,80"
+    )]
+    baseline_ks: Vec<usize>,
+    /// Seed of the UniRoute baseline's K-means.
+    #[arg(long, default_value_t = 42)]
+    baseline_seed: u64,
     /// Training prompts of the baseline (JSON Lines), e.g. the profile's own training set.
     #[arg(long)]
     train_prompts: Option<PathBuf>,
@@ -150,22 +165,25 @@ pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
         quiet,
     )?;
 
-    let mut route = RouteOptions::builder();
+    let mut route = router.options();
     if let Some(k) = a.soft {
         route = route.soft(k);
+    }
+    if a.hard {
+        route = route.hard();
     }
     let opts = EvalOptions::default().route_options(route.check()?);
     let mut report = evaluate(&router, x.view(), &correctness, &opts)?;
 
-    if a.baseline == Some(Baseline::Knn) {
+    if !a.baseline.is_empty() {
         let (Some(tp), Some(tr)) = (&a.train_prompts, &a.train_results) else {
-            return Err("--baseline knn needs --train-prompts and --train-results (and --train-embeddings unless --model/--mock)".into());
+            return Err("--baseline needs --train-prompts and --train-results (and --train-embeddings unless --model/--mock)".into());
         };
         let (train_texts, train_y) = labelled(&router, tp, tr)?;
-        let train_texts: Vec<&str> = train_texts.iter().map(String::as_str).collect();
+        let train_refs: Vec<&str> = train_texts.iter().map(String::as_str).collect();
         let tx = source.matrix(
             a.train_embeddings.as_deref(),
-            &train_texts,
+            &train_refs,
             "training embeddings",
             quiet,
         )?;
@@ -176,13 +194,28 @@ pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
             }
             .into());
         }
-        let knn = KnnRouter::new(tx.view(), &train_y, a.knn_k, a.knn_pseudo_count)?;
         let costs: Vec<f64> = router.models().iter().map(|m| m.cost).collect();
-        report.knn = Some(evaluate_knn(&knn, x.view(), &correctness, &costs, &opts)?);
+        if a.baseline.contains(&Baseline::Knn) {
+            let knn = KnnRouter::new(tx.view(), &train_y, a.knn_k, a.knn_pseudo_count)?;
+            report.knn = Some(evaluate_knn(&knn, x.view(), &correctness, &costs, &opts)?);
+        }
+        if a.baseline.contains(&Baseline::Uniroute) {
+            report.uniroute = Some(evaluate_uniroute(
+                &router,
+                &train_texts,
+                tx.view(),
+                &train_y,
+                x.view(),
+                &correctness,
+                &opts,
+                &a.baseline_ks,
+                a.baseline_seed,
+            )?);
+        }
     } else if a.train_prompts.is_some() || a.train_results.is_some() || a.train_embeddings.is_some()
     {
         return Err(
-            "--train-prompts/--train-results/--train-embeddings are only used with --baseline knn"
+            "--train-prompts/--train-results/--train-embeddings are only used with --baseline"
                 .into(),
         );
     }
@@ -246,6 +279,13 @@ fn print_table(router: &Router, r: &EvalReport) {
     qab_row("router", &q.values, q.mean);
     if let Some(k) = &r.knn {
         qab_row(&format!("kNN (k = {})", k.k), &k.qab.values, k.qab.mean);
+    }
+    if let Some(u) = &r.uniroute {
+        qab_row(
+            &format!("UniRoute (K = {})", u.k),
+            &u.qab.values,
+            u.qab.mean,
+        );
     }
     qab_row("hull of single models", &r.hull_qab_values, r.hull_qab);
     qab_row("oracle", &r.oracle.qab.values, r.oracle.qab.mean);

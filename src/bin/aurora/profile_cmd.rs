@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use aurora_router::cluster::sweep::Sweep;
 use aurora_router::dataset::{read_prompts, read_results, LabelledSet};
+use aurora_router::eval::EvalError;
 use aurora_router::profile::{ModelInfo, Profile, ProfileBuilder, Selection};
 use clap::{Args, Subcommand};
 
@@ -101,6 +102,9 @@ pub struct BuildArgs {
         default_value = "5,10,15,20,30,40,50,60,80"
     )]
     cv_ks: Vec<usize>,
+    /// Cluster assignments tried by --select routing-cv, as clusters mixed (1 = hard, n > 1 = soft over the n nearest).
+    #[arg(long, value_delimiter = ',', default_value = "1,4,8,16")]
+    cv_top_ks: Vec<usize>,
     /// Shrinkage pseudo-count (default: chosen by cross-validation).
     #[arg(long)]
     pseudo_count: Option<f64>,
@@ -157,6 +161,7 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         SelectArg::RoutingCv => (
             Selection::RoutingCv {
                 ks: a.cv_ks.clone(),
+                top_ks: a.cv_top_ks.clone(),
             },
             a.cv_ks.len() * 5,
         ),
@@ -192,8 +197,8 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     if a.verbose && a.select == SelectArg::RoutingCv {
         for e in &md.selection {
             eprintln!(
-                "  kmeans k={:<4} cv_qab={} pseudo-count={}",
-                e.n_clusters, e.extra["cv_qab"], e.extra["cv_pseudo_count"]
+                "  kmeans k={:<4} cv_qab={} pseudo-count={} clusters-mixed={}",
+                e.n_clusters, e.extra["cv_qab"], e.extra["cv_pseudo_count"], e.extra["cv_top_k"]
             );
         }
     }
@@ -242,10 +247,10 @@ fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
     let md = &profile.metadata;
     if let Some(m) = &a.embedding.embedding_model {
         if m != &md.embedding_model {
-            return Err(format!(
-                "embeddings from `{m}` do not match the profile's `{}`",
-                md.embedding_model
-            )
+            return Err(EvalError::EmbeddingModelMismatch {
+                profile: md.embedding_model.clone(),
+                given: m.clone(),
+            }
             .into());
         }
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::eval::check_embedding_model;
 use aurora_router::route::{RouteDecision, RouteOptions, Router};
 use clap::{ArgGroup, Args};
 
@@ -39,9 +40,12 @@ pub struct RouteArgs {
     /// Explicit trade-off λ (overrides --cost-preference).
     #[arg(long)]
     lambda: Option<f64>,
-    /// Soft assignment over the K most similar clusters.
-    #[arg(long)]
+    /// Soft assignment over the K most similar clusters (default: the profile's recommendation, else hard).
+    #[arg(long, conflicts_with = "hard")]
     soft: Option<usize>,
+    /// Hard assignment to the nearest cluster, whatever the profile recommends.
+    #[arg(long)]
+    hard: bool,
     /// Below this confidence, fall back to the default model.
     #[arg(long, default_value_t = 0.0)]
     min_confidence: f32,
@@ -53,8 +57,9 @@ pub struct RouteArgs {
     json: bool,
 }
 
-fn options(a: &RouteArgs) -> CliResult<RouteOptions> {
-    let mut b = RouteOptions::builder()
+fn options(a: &RouteArgs, router: &Router) -> CliResult<RouteOptions> {
+    let mut b = router
+        .options()
         .cost_preference(a.cost_preference)
         .min_confidence(a.min_confidence);
     if let Some(l) = a.lambda {
@@ -62,6 +67,9 @@ fn options(a: &RouteArgs) -> CliResult<RouteOptions> {
     }
     if let Some(k) = a.soft {
         b = b.soft(k);
+    }
+    if a.hard {
+        b = b.hard();
     }
     if !a.allow.is_empty() {
         b = b.allowed_models(a.allow.iter());
@@ -73,16 +81,10 @@ fn options(a: &RouteArgs) -> CliResult<RouteOptions> {
 pub fn run(a: RouteArgs) -> CliResult {
     let router =
         Router::from_path(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
-    let opts = options(&a)?;
+    let opts = options(&a, &router)?;
     router.check_options(&opts)?;
     if let Some(name) = &a.embedding_model {
-        if name != router.embedding_model() {
-            return Err(format!(
-                "embeddings from `{name}` cannot be routed with a profile built from `{}`",
-                router.embedding_model()
-            )
-            .into());
-        }
+        check_embedding_model(&router, name)?;
     }
     if let Some(text) = &a.text {
         let embedder: CactusEmbedder = match &a.model {
