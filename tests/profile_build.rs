@@ -356,10 +356,13 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
     assert_eq!(md.n_clusters, best.n_clusters);
     let sh = md.shrinkage.as_ref().unwrap();
     assert_eq!(sh.method, "routing-cv");
+    // K is chosen by its hard-assignment QAB (above); the shrinkage and the
+    // assignment are the best pair at that K.
     assert_eq!(
         sh.pseudo_count,
-        best.extra["cv_pseudo_count"].as_f64().unwrap()
+        best.extra["cv_top_k_pseudo_count"].as_f64().unwrap()
     );
+    assert!(best.extra["cv_top_k_qab"].as_f64().unwrap() >= best.extra["cv_qab"].as_f64().unwrap());
     for s in &md.selection {
         let q = s.extra["cv_qab"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&q) && q > 0.2, "implausible QAB {q}");

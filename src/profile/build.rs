@@ -240,6 +240,12 @@ impl ProfileBuildValidParams {
     }
 }
 
+/// The assignment K is selected with: hard (1) when tried, else the
+/// fewest clusters mixed.
+fn best_top_k(top_ks: &[usize]) -> usize {
+    top_ks.iter().copied().min().unwrap_or(1)
+}
+
 /// A selection's outcome: the candidates (winner marked), the table for the
 /// metadata, the method's name and, when it chose them, the shrinkage and
 /// the cluster assignment.
@@ -278,16 +284,18 @@ impl ProfileBuildValidParams {
         let seed = self.0.sweep.seed();
         let runs = self.0.sweep.kmeans_runs();
         let scores = routing_cv(set, x, ks, top_ks, self.0.cv_folds, seed, runs, progress)?;
-        let best = scores.iter().fold(
-            &scores[0],
-            |b, s| {
-                if s.best().qab > b.best().qab {
-                    s
-                } else {
-                    b
-                }
-            },
-        );
+        // K (and its pseudo-count) is chosen with hard assignment, as a
+        // UniRoute-style router would; the assignment is then chosen at that
+        // K. Choosing all three jointly lets the noisier soft scores pick a
+        // K that generalises worse (measured: BENCHMARKS.md).
+        let hard = best_top_k(top_ks);
+        let best = scores.iter().fold(&scores[0], |b, s| {
+            if s.best_for(hard).qab > b.best_for(hard).qab {
+                s
+            } else {
+                b
+            }
+        });
         let choice = best.best();
         let a = choice.pseudo_count;
         let fit = SphericalKMeans::params(best.k)
@@ -307,11 +315,16 @@ impl ProfileBuildValidParams {
         let entries = scores
             .iter()
             .map(|sc| {
+                // The K criterion (hard assignment), then the best
+                // assignment at this K.
+                let h = sc.best_for(hard);
                 let c = sc.best();
                 let mut extra = serde_json::Map::new();
-                extra.insert("cv_qab".into(), round6(c.qab).into());
-                extra.insert("cv_pseudo_count".into(), c.pseudo_count.into());
+                extra.insert("cv_qab".into(), round6(h.qab).into());
+                extra.insert("cv_pseudo_count".into(), h.pseudo_count.into());
                 extra.insert("cv_top_k".into(), c.top_k.into());
+                extra.insert("cv_top_k_qab".into(), round6(c.qab).into());
+                extra.insert("cv_top_k_pseudo_count".into(), c.pseudo_count.into());
                 SelectionEntry {
                     algorithm: "kmeans".into(),
                     params: serde_json::json!({ "k": sc.k }),

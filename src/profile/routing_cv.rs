@@ -14,7 +14,9 @@
 //!    `error + λ·cost/max_cost`) gives its quality at budget (QAB: the best
 //!    accuracy within 5…100 % of the most expensive model's cost, mixing two
 //!    adjacent curve points), averaged over the budgets;
-//! 4. the pair with the best mean QAB over folds wins.
+//! 4. the K with the best mean QAB over folds under hard assignment wins
+//!    (as a UniRoute-style router would choose it), then the (assignment,
+//!    pseudo-count) pair with the best mean QAB at that K.
 //!
 //! The cluster assignment is cross-validated the same way: hard (the nearest
 //! cluster, `top_k = 1`) or soft over the `top_k` nearest clusters weighted
@@ -133,7 +135,7 @@ pub fn routing_cv(
         .iter()
         .flat_map(|&k| (0..folds).map(move |f| (k, f)))
         .collect();
-    if top_ks.is_empty() || top_ks.iter().any(|&t| t == 0) {
+    if top_ks.is_empty() || top_ks.contains(&0) {
         return Err(BuildError::InvalidParam {
             name: "cv_top_ks",
             reason: "needs at least one assignment, each mixing at least 1 cluster".into(),

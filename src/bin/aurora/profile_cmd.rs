@@ -197,8 +197,13 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     if a.verbose && a.select == SelectArg::RoutingCv {
         for e in &md.selection {
             eprintln!(
-                "  kmeans k={:<4} cv_qab={} pseudo-count={} clusters-mixed={}",
-                e.n_clusters, e.extra["cv_qab"], e.extra["cv_pseudo_count"], e.extra["cv_top_k"]
+                "  kmeans k={:<4} hard: cv_qab={} pseudo-count={}; best mixing {} clusters: cv_qab={} pseudo-count={}",
+                e.n_clusters,
+                e.extra["cv_qab"],
+                e.extra["cv_pseudo_count"],
+                e.extra["cv_top_k"],
+                e.extra["cv_top_k_qab"],
+                e.extra["cv_top_k_pseudo_count"]
             );
         }
     }
