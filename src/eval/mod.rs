@@ -107,7 +107,7 @@ pub enum EvalError {
     },
     /// The embeddings were made by another model than the profile's.
     #[error(
-        "embeddings from `{given}` cannot be evaluated with a profile built from `{profile}` embeddings"
+        "embeddings from `{given}` do not match the profile, which was built from `{profile}` embeddings"
     )]
     EmbeddingModelMismatch {
         /// The profile's `embedding_model`.
