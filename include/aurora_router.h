@@ -171,8 +171,9 @@ void aurora_router_free(AuroraRouter *r);
 /**
  * Routes one embedding of `dim` floats (any length-`dim` vector with a
  * finite, non-zero norm) at `cost_preference` in [0, 1] (0 = lowest
- * expected error, 1 = cheapest model). Writes `*out` and returns 0, or
- * returns a negative `AuroraStatus`.
+ * expected error, 1 = cheapest model), with the cluster assignment the
+ * profile recommends (`metadata.routing`; hard when it names none). Writes
+ * `*out` and returns 0, or returns a negative `AuroraStatus`.
  *
  * # Safety
  *

@@ -1790,11 +1790,14 @@ public struct RouteOptions: Equatable, Hashable {
      */
     public var costPreference: Double
     /**
-     * Mix the `k` nearest clusters (soft assignment); `None` = nearest only.
+     * Mix the `k` nearest clusters (soft assignment; 1 = the nearest only);
+     * `None` = the profile's recommendation (`Router.summary()`), else the
+     * nearest only.
      */
     public var softTopK: UInt32?
     /**
-     * Softmax temperature of the confidence and soft weights; `None` = 0.05.
+     * Softmax temperature of the confidence and soft weights; `None` = the
+     * profile's, else 0.05.
      */
     public var temperature: Float?
     /**
@@ -1821,10 +1824,13 @@ public struct RouteOptions: Equatable, Hashable {
          * 0 = lowest expected error … 1 = cheapest model.
          */costPreference: Double = Double(0.0), 
         /**
-         * Mix the `k` nearest clusters (soft assignment); `None` = nearest only.
+         * Mix the `k` nearest clusters (soft assignment; 1 = the nearest only);
+         * `None` = the profile's recommendation (`Router.summary()`), else the
+         * nearest only.
          */softTopK: UInt32? = nil, 
         /**
-         * Softmax temperature of the confidence and soft weights; `None` = 0.05.
+         * Softmax temperature of the confidence and soft weights; `None` = the
+         * profile's, else 0.05.
          */temperature: Float? = nil, 
         /**
          * Below this confidence the fallback model is used.
@@ -1936,6 +1942,16 @@ public struct RouterSummary: Equatable, Hashable {
      * Its cosine silhouette, if computed.
      */
     public var silhouetteScore: Double?
+    /**
+     * Clusters the profile recommends mixing per query (1 = hard
+     * assignment), what `route_*` does unless `RouteOptions.soft_top_k`
+     * says otherwise.
+     */
+    public var recommendedTopK: UInt32
+    /**
+     * The temperature of that mix and of the confidence.
+     */
+    public var recommendedTemperature: Float
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1963,7 +1979,15 @@ public struct RouterSummary: Equatable, Hashable {
          */clusteringAlgorithm: String, 
         /**
          * Its cosine silhouette, if computed.
-         */silhouetteScore: Double?) {
+         */silhouetteScore: Double?, 
+        /**
+         * Clusters the profile recommends mixing per query (1 = hard
+         * assignment), what `route_*` does unless `RouteOptions.soft_top_k`
+         * says otherwise.
+         */recommendedTopK: UInt32, 
+        /**
+         * The temperature of that mix and of the confidence.
+         */recommendedTemperature: Float) {
         self.formatVersion = formatVersion
         self.modelCount = modelCount
         self.clusterCount = clusterCount
@@ -1972,6 +1996,8 @@ public struct RouterSummary: Equatable, Hashable {
         self.isMock = isMock
         self.clusteringAlgorithm = clusteringAlgorithm
         self.silhouetteScore = silhouetteScore
+        self.recommendedTopK = recommendedTopK
+        self.recommendedTemperature = recommendedTemperature
     }
 
     
@@ -1997,7 +2023,9 @@ public struct FfiConverterTypeRouterSummary: FfiConverterRustBuffer {
                 embeddingModel: FfiConverterString.read(from: &buf), 
                 isMock: FfiConverterBool.read(from: &buf), 
                 clusteringAlgorithm: FfiConverterString.read(from: &buf), 
-                silhouetteScore: FfiConverterOptionDouble.read(from: &buf)
+                silhouetteScore: FfiConverterOptionDouble.read(from: &buf), 
+                recommendedTopK: FfiConverterUInt32.read(from: &buf), 
+                recommendedTemperature: FfiConverterFloat.read(from: &buf)
         )
     }
 
@@ -2010,6 +2038,8 @@ public struct FfiConverterTypeRouterSummary: FfiConverterRustBuffer {
         FfiConverterBool.write(value.isMock, into: &buf)
         FfiConverterString.write(value.clusteringAlgorithm, into: &buf)
         FfiConverterOptionDouble.write(value.silhouetteScore, into: &buf)
+        FfiConverterUInt32.write(value.recommendedTopK, into: &buf)
+        FfiConverterFloat.write(value.recommendedTemperature, into: &buf)
     }
 }
 

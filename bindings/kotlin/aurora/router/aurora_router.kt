@@ -2916,12 +2916,15 @@ data class RouteOptions (
     var `costPreference`: kotlin.Double = 0.0 
     , 
     /**
-     * Mix the `k` nearest clusters (soft assignment); `None` = nearest only.
+     * Mix the `k` nearest clusters (soft assignment; 1 = the nearest only);
+     * `None` = the profile's recommendation (`Router.summary()`), else the
+     * nearest only.
      */
     var `softTopK`: kotlin.UInt? = null 
     , 
     /**
-     * Softmax temperature of the confidence and soft weights; `None` = 0.05.
+     * Softmax temperature of the confidence and soft weights; `None` = the
+     * profile's, else 0.05.
      */
     var `temperature`: kotlin.Float? = null 
     , 
@@ -3036,6 +3039,18 @@ data class RouterSummary (
      * Its cosine silhouette, if computed.
      */
     var `silhouetteScore`: kotlin.Double?
+    , 
+    /**
+     * Clusters the profile recommends mixing per query (1 = hard
+     * assignment), what `route_*` does unless `RouteOptions.soft_top_k`
+     * says otherwise.
+     */
+    var `recommendedTopK`: kotlin.UInt
+    , 
+    /**
+     * The temperature of that mix and of the confidence.
+     */
+    var `recommendedTemperature`: kotlin.Float
     
 ){
     
@@ -3060,6 +3075,8 @@ public object FfiConverterTypeRouterSummary: FfiConverterRustBuffer<RouterSummar
             FfiConverterBoolean.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalDouble.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterFloat.read(buf),
         )
     }
 
@@ -3071,7 +3088,9 @@ public object FfiConverterTypeRouterSummary: FfiConverterRustBuffer<RouterSummar
             FfiConverterString.allocationSize(value.`embeddingModel`) +
             FfiConverterBoolean.allocationSize(value.`isMock`) +
             FfiConverterString.allocationSize(value.`clusteringAlgorithm`) +
-            FfiConverterOptionalDouble.allocationSize(value.`silhouetteScore`)
+            FfiConverterOptionalDouble.allocationSize(value.`silhouetteScore`) +
+            FfiConverterUInt.allocationSize(value.`recommendedTopK`) +
+            FfiConverterFloat.allocationSize(value.`recommendedTemperature`)
     )
 
     override fun write(value: RouterSummary, buf: ByteBuffer) {
@@ -3083,6 +3102,8 @@ public object FfiConverterTypeRouterSummary: FfiConverterRustBuffer<RouterSummar
             FfiConverterBoolean.write(value.`isMock`, buf)
             FfiConverterString.write(value.`clusteringAlgorithm`, buf)
             FfiConverterOptionalDouble.write(value.`silhouetteScore`, buf)
+            FfiConverterUInt.write(value.`recommendedTopK`, buf)
+            FfiConverterFloat.write(value.`recommendedTemperature`, buf)
     }
 }
 
