@@ -259,18 +259,19 @@ pub fn check_embedding_model(router: &Router, embedding_model: &str) -> Result<(
 /// Options of [`evaluate`] and [`evaluate_knn`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalOptions {
-    route: RouteOptions,
+    route: Option<RouteOptions>,
     lambdas: Option<Vec<f64>>,
     budgets: Vec<f64>,
     max_exact_points: usize,
 }
 
 impl Default for EvalOptions {
-    /// Default routing options, the exact curve (up to 2000 points, else the
+    /// The profile's recommended routing options
+    /// ([`Router::options`]), the exact curve (up to 2000 points, else the
     /// [default λ grid](default_lambdas)), the standard [`QAB_BUDGETS`].
     fn default() -> Self {
         Self {
-            route: RouteOptions::default(),
+            route: None,
             lambdas: None,
             budgets: QAB_BUDGETS.to_vec(),
             max_exact_points: 2000,
@@ -285,10 +286,10 @@ impl EvalOptions {
     }
 
     /// Routing options (assignment, temperature, confidence threshold,
-    /// allowed models, fallback); their own `λ` is ignored, since the
-    /// evaluation sweeps it.
+    /// allowed models, fallback) instead of the profile's recommended ones;
+    /// their own `λ` is ignored, since the evaluation sweeps it.
     pub fn route_options(mut self, route: RouteOptions) -> Self {
-        self.route = route;
+        self.route = Some(route);
         self
     }
 
@@ -315,9 +316,10 @@ impl EvalOptions {
         self
     }
 
-    /// The routing options.
-    pub fn route(&self) -> &RouteOptions {
-        &self.route
+    /// The routing options given; `None` means the profile's
+    /// recommended ones ([`Router::options`]).
+    pub fn route(&self) -> Option<&RouteOptions> {
+        self.route.as_ref()
     }
 
     /// The QAB budgets.
@@ -473,10 +475,14 @@ pub fn evaluate(
     }
     let m = router.model_count();
     check_correctness(correctness, n, m)?;
-    router.check_options(&opts.route)?;
+    let route = match &opts.route {
+        Some(r) => r.clone(),
+        None => router.options().check()?,
+    };
+    router.check_options(&route)?;
     let costs: Vec<f64> = router.models().iter().map(|x| x.cost).collect();
-    let fixed_fallback = opts.route.fallback_model().is_some();
-    let masked = opts.route.allowed_models().is_some();
+    let fixed_fallback = route.fallback_model().is_some();
+    let masked = route.allowed_models().is_some();
     let mut builder = SweepBuilder::new(&costs);
     let mut buf: Vec<f32> = Vec::new();
     let mut allowed: Vec<bool> = Vec::new();
@@ -490,7 +496,7 @@ pub fn evaluate(
             }
         };
         let d = router
-            .route_embedding(q, &opts.route)
+            .route_embedding(q, &route)
             .map_err(|source| EvalError::Row { row: i, source })?;
         let fixed = (fixed_fallback && !d.is_confident()).then(|| d.model_index());
         if masked {
