@@ -53,7 +53,7 @@ pub struct KnnRouter {
 }
 
 /// L2-normalised copy of `x`; a zero or non-finite row is an error.
-fn normalised(x: ArrayView2<'_, f32>, what: &str) -> Result<Array2<f32>, EvalError> {
+pub(super) fn normalised(x: ArrayView2<'_, f32>, what: &str) -> Result<Array2<f32>, EvalError> {
     let mut out = x.to_owned();
     for (r, mut row) in out.rows_mut().into_iter().enumerate() {
         let norm = row

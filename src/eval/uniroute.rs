@@ -39,6 +39,7 @@ mod trained {
     use super::UnirouteReport;
     use crate::cluster::sweep::Sweep;
     use crate::dataset::{LabelledSet, Prompt, Results};
+    use crate::eval::knn::normalised;
     use crate::eval::{evaluate, EvalError, EvalOptions};
     #[cfg(doc)]
     use crate::profile::ROUTING_CV_KS;
@@ -112,18 +113,7 @@ mod trained {
             models: router.models().to_vec(),
         };
         // The builder wants unit rows.
-        let mut xt = train_x.to_owned();
-        for mut row in xt.rows_mut() {
-            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-            if !(norm.is_finite() && norm > 0.0) {
-                return Err(EvalError::Invalid {
-                    what: "training embeddings".into(),
-                    reason: "a row is zero or not finite".into(),
-                }
-                .into());
-            }
-            row.mapv_inplace(|v| v / norm);
-        }
+        let xt = normalised(train_x, "training embeddings")?;
         let ks: Vec<usize> = ks.iter().copied().filter(|&k| k < n).collect();
         let sweep = Sweep::params()
             .seed(seed)

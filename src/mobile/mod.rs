@@ -523,6 +523,8 @@ impl MobileRouter {
     /// What the router was loaded from.
     pub fn summary(&self) -> RouterSummary {
         let p = self.inner.profile();
+        // The profile's routing defaults were validated at load.
+        let recommended = self.inner.options().check().unwrap_or_default();
         RouterSummary {
             format_version: p.version.clone(),
             model_count: self.inner.model_count() as u32,
@@ -532,16 +534,8 @@ impl MobileRouter {
             is_mock: self.inner.is_mock(),
             clustering_algorithm: p.metadata.clustering_algorithm.clone(),
             silhouette_score: p.metadata.silhouette_score,
-            recommended_top_k: p
-                .metadata
-                .routing
-                .as_ref()
-                .map_or(1, |r| r.clusters_mixed() as u32),
-            recommended_temperature: self
-                .inner
-                .options()
-                .check()
-                .map_or(crate::route::DEFAULT_TEMPERATURE, |o| o.temperature()),
+            recommended_top_k: recommended.assignment().clusters_mixed() as u32,
+            recommended_temperature: recommended.temperature(),
         }
     }
 

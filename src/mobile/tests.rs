@@ -94,6 +94,10 @@ fn accessors() {
         crate::route::Assignment::Soft { top_k } => top_k as u32,
     };
     assert_eq!(s.recommended_top_k, top_k);
+    assert_eq!(
+        s.recommended_top_k as usize,
+        recommended.assignment().clusters_mixed()
+    );
     assert_eq!(s.recommended_temperature, recommended.temperature());
     let models = r.models();
     assert_eq!(models.len(), 9);

@@ -341,13 +341,7 @@ impl ProfileBuildValidParams {
             method: "routing-cv".into(),
             cv_scores: ROUTING_CV_PSEUDO_COUNTS
                 .iter()
-                .zip(
-                    &best.qab[best
-                        .top_ks
-                        .iter()
-                        .position(|&t| t == choice.top_k)
-                        .unwrap_or(0)],
-                )
+                .zip(best.qab_for(choice.top_k))
                 .map(|(&a, &q)| [a, round6(q)])
                 .collect(),
         };

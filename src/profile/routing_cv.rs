@@ -36,7 +36,7 @@ use rayon::prelude::*;
 
 use super::build::{cluster_counts, seeded_folds, BuildError};
 use super::update::error_rates;
-use crate::cluster::kmeans::{assign_nearest, SphericalKMeans};
+use crate::cluster::kmeans::SphericalKMeans;
 use crate::dataset::LabelledSet;
 use crate::eval::{choose, curve_from_expected_errors, default_lambdas, qab, QAB_BUDGETS};
 use crate::route::DEFAULT_TEMPERATURE;
@@ -74,7 +74,7 @@ pub struct RoutingCvChoice {
 
 impl RoutingCvScore {
     /// The best (assignment, pseudo-count) for this K; ties go to the
-    /// simpler setting (fewer clusters mixed, then the smaller pseudo-count).
+    /// assignment tried first, then the smaller pseudo-count.
     pub fn best(&self) -> RoutingCvChoice {
         let mut best = self.best_for(self.top_ks[0]);
         for &t in &self.top_ks[1..] {
@@ -86,13 +86,25 @@ impl RoutingCvScore {
         best
     }
 
+    /// Position of `top_k` in [`top_ks`](Self::top_ks); the first when it
+    /// was not tried.
+    fn position(&self, top_k: usize) -> usize {
+        self.top_ks.iter().position(|&t| t == top_k).unwrap_or(0)
+    }
+
+    /// The mean held-out QAB of one assignment for each pseudo-count of
+    /// [`ROUTING_CV_PSEUDO_COUNTS`] (`top_k` must be one of
+    /// [`top_ks`](Self::top_ks); otherwise the first is used).
+    pub fn qab_for(&self, top_k: usize) -> &[f64] {
+        &self.qab[self.position(top_k)]
+    }
+
     /// The best pseudo-count for one assignment (`top_k` must be one of
     /// [`top_ks`](Self::top_ks); otherwise the first is used).
     pub fn best_for(&self, top_k: usize) -> RoutingCvChoice {
-        let a = self.top_ks.iter().position(|&t| t == top_k).unwrap_or(0);
-        let row = &self.qab[a];
+        let row = self.qab_for(top_k);
         let mut best = RoutingCvChoice {
-            top_k: self.top_ks[a],
+            top_k: self.top_ks[self.position(top_k)],
             pseudo_count: ROUTING_CV_PSEUDO_COUNTS[0],
             qab: row[0],
         };
@@ -163,26 +175,32 @@ pub fn routing_cv(
                 train_labels[i] = l;
             }
             let counts = cluster_counts(set, &train_labels, k, Some((&fold_of, f)));
-            let xs = x.select(Axis(0), &test);
-            let test_labels = assign_nearest(xs.view(), fit.centroids.view());
+            // Every held-out prompt's nearest clusters, most similar first:
+            // the first is its hard assignment.
+            let nearest = nearest_clusters(
+                x.select(Axis(0), &test).view(),
+                fit.centroids.view(),
+                top_ks,
+            );
+            let test_labels = nearest.iter().map(|nb| nb[0].1);
             // Per-cluster count and summed correctness of the held-out prompts.
             let m = costs.len();
             let mut held_n = vec![0usize; k];
             let mut held_correct = vec![vec![0.0f64; m]; k];
-            for (&p, &c) in test.iter().zip(&test_labels) {
+            for (&p, c) in test.iter().zip(test_labels) {
                 held_n[c] += 1;
                 for (j, &v) in set.results.correctness[p].iter().enumerate() {
                     held_correct[c][j] += v;
                 }
             }
-            let neighbours = top_ks
-                .iter()
-                .any(|&t| t > 1)
-                .then(|| nearest_clusters(xs.view(), fit.centroids.view(), top_ks));
-            let test_correct: Vec<Vec<f64>> = test
-                .iter()
-                .map(|&p| set.results.correctness[p].clone())
-                .collect();
+            // Soft assignment scores each prompt on its own.
+            let test_correct: Vec<Vec<f64>> = if top_ks.iter().any(|&t| t > 1) {
+                test.iter()
+                    .map(|&p| set.results.correctness[p].clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let rates_by_pc: Vec<Vec<Vec<f64>>> = ROUTING_CV_PSEUDO_COUNTS
                 .iter()
                 .map(|&a| {
@@ -199,21 +217,20 @@ pub fn routing_cv(
                     rates_by_pc
                         .iter()
                         .map(|rates| {
-                            let curve = match &neighbours {
-                                Some(nb) if t > 1 => {
-                                    let expected = soft_expected(rates, nb, t);
-                                    curve_from_expected_errors(
-                                        &expected,
-                                        &costs,
-                                        &test_correct,
-                                        &lambdas,
-                                    )
-                                    .map_err(|e| BuildError::Data(e.to_string()))?
-                                    .iter()
-                                    .map(|p| (p.mean_cost, p.accuracy))
-                                    .collect()
-                                }
-                                _ => cluster_curve(rates, &costs, &held_n, &held_correct, &lambdas),
+                            let curve = if t > 1 {
+                                let expected = soft_expected(rates, &nearest, t);
+                                curve_from_expected_errors(
+                                    &expected,
+                                    &costs,
+                                    &test_correct,
+                                    &lambdas,
+                                )
+                                .map_err(|e| BuildError::Data(e.to_string()))?
+                                .iter()
+                                .map(|p| (p.mean_cost, p.accuracy))
+                                .collect()
+                            } else {
+                                cluster_curve(rates, &costs, &held_n, &held_correct, &lambdas)
                             };
                             Ok(qab(&curve, max_cost, &QAB_BUDGETS).mean)
                         })

@@ -71,6 +71,16 @@ pub enum Assignment {
     },
 }
 
+impl Assignment {
+    /// The number of clusters mixed: 1 for hard assignment.
+    pub fn clusters_mixed(&self) -> usize {
+        match *self {
+            Assignment::Hard => 1,
+            Assignment::Soft { top_k } => top_k,
+        }
+    }
+}
+
 /// The error/cost trade-off, as given.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tradeoff {
