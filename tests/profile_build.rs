@@ -414,3 +414,37 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
         assert!(bad.is_err());
     }
 }
+
+#[test]
+fn routing_cv_skips_ks_too_large_for_the_training_folds() {
+    use aurora_router::profile::{BuildError, Selection};
+    let (set, e) = fixture_set();
+    let n = set.prompts.len();
+    let build = |ks: Vec<usize>| {
+        ProfileBuilder::params(Sweep::params().seed(3).check().unwrap())
+            .selection(Selection::RoutingCv {
+                ks,
+                top_ks: vec![1],
+            })
+            .check()
+            .unwrap()
+            .build(&set, e.view(), e.model_id(), false, &|_, _, _| {})
+    };
+    // 5 folds: the smallest training fold holds n − ⌈n/5⌉ prompts.
+    let min_train = n - n.div_ceil(5);
+    let p = build(vec![3, min_train + 1, 4, 10 * n]).unwrap().profile;
+    let tried: Vec<u64> = p
+        .metadata
+        .selection
+        .iter()
+        .map(|e| e.params["k"].as_u64().unwrap())
+        .collect();
+    assert_eq!(tried, [3, 4]);
+    match build(vec![min_train + 1, 10 * n]) {
+        Err(BuildError::InvalidParam { name, reason }) => {
+            assert_eq!(name, "cv_ks");
+            assert!(reason.contains(&min_train.to_string()), "{reason}");
+        }
+        other => panic!("expected a cv_ks error, got {:?}", other.map(|_| ())),
+    }
+}

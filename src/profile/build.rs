@@ -61,7 +61,9 @@ pub enum Selection {
     /// routing QAB (see [`routing_cv`](super::routing_cv)); the assignment
     /// is recorded as the profile's `metadata.routing`.
     RoutingCv {
-        /// Candidate numbers of clusters.
+        /// Candidate numbers of clusters. Those above the smallest
+        /// cross-validation training fold are skipped (the selection table
+        /// lists the Ks tried); none left is an error.
         ks: Vec<usize>,
         /// Candidate assignments, as the number of clusters mixed (1 =
         /// hard); [`ROUTING_CV_TOP_KS`](super::routing_cv::ROUTING_CV_TOP_KS)

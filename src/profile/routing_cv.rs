@@ -120,6 +120,9 @@ impl RoutingCvScore {
 
 /// Runs routing cross-validation for every K in `ks` and every assignment
 /// in `top_ks` (clusters mixed; 1 = hard). `x` holds unit-length rows.
+///
+/// Ks larger than the smallest training fold are skipped: the scores
+/// returned cover the Ks that could be tried, in the order given.
 #[allow(clippy::too_many_arguments)]
 pub fn routing_cv(
     set: &LabelledSet,
@@ -132,6 +135,26 @@ pub fn routing_cv(
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<Vec<RoutingCvScore>, BuildError> {
     let n = x.nrows();
+    if n < folds {
+        return Err(BuildError::InvalidParam {
+            name: "cv_folds",
+            reason: format!("{folds} folds need at least {folds} prompts, got {n}"),
+        });
+    }
+    // A K above the smallest training fold cannot be fitted; such Ks are
+    // skipped (a small labelled set still gets the Ks it can afford), and
+    // only a list with none left is an error.
+    let min_train = n - n.div_ceil(folds);
+    let ks: Vec<usize> = ks.iter().copied().filter(|&k| k <= min_train).collect();
+    if ks.is_empty() {
+        return Err(BuildError::InvalidParam {
+            name: "cv_ks",
+            reason: format!(
+                "every K is above {min_train}, the smallest training fold of {n} prompts in {folds} folds"
+            ),
+        });
+    }
+    let ks = &ks[..];
     let fold_of = seeded_folds(n, folds, seed);
     let costs: Vec<f64> = set.models.iter().map(|m| m.cost).collect();
     // Every fourth λ of the evaluation grid (12 per decade) is plenty here.
@@ -158,12 +181,6 @@ pub fn routing_cv(
         .map(|&(k, f)| {
             let train: Vec<usize> = (0..n).filter(|&i| fold_of[i] != f).collect();
             let test: Vec<usize> = (0..n).filter(|&i| fold_of[i] == f).collect();
-            if train.len() < k || test.is_empty() {
-                return Err(BuildError::InvalidParam {
-                    name: "cv_ks",
-                    reason: format!("K={k} is too large for {n} prompts in {folds} folds"),
-                });
-            }
             let xt = x.select(Axis(0), &train);
             let fit = SphericalKMeans::params(k)
                 .seed(seed)

@@ -207,6 +207,26 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
             );
         }
     }
+    if a.select == SelectArg::RoutingCv && !quiet {
+        let tried: Vec<u64> = md
+            .selection
+            .iter()
+            .filter_map(|e| e.params.get("k")?.as_u64())
+            .collect();
+        let skipped: Vec<String> = a
+            .cv_ks
+            .iter()
+            .filter(|&&k| !tried.contains(&(k as u64)))
+            .map(|k| k.to_string())
+            .collect();
+        if !skipped.is_empty() {
+            eprintln!(
+                "note: K={} skipped by --select routing-cv: above the smallest cross-validation training fold of {} prompts",
+                skipped.join(","),
+                set.prompts.len()
+            );
+        }
+    }
     if a.verbose && a.select == SelectArg::Silhouette {
         for c in &built.sweep.candidates {
             let score = c
