@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's header also says how long the run has taken so far.
+step() { printf '\n==> %s  (%dm%02ds elapsed)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -53,4 +54,4 @@ for t in aarch64-apple-ios aarch64-linux-android; do
 done
 
 echo
-echo "all checks passed"
+echo "all checks passed in $((SECONDS / 60))m$((SECONDS % 60))s"
