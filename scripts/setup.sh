@@ -16,7 +16,9 @@ command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 # Tests spawn the aarch64 `aurora` binary directly: binfmt runs it under qemu.
 dpkg -s qemu-user-binfmt >/dev/null 2>&1 || need+=(qemu-user-binfmt)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
+# bindgen loads libclang itself (libclang.so*), not the C++ libclang-cpp
+# that other packages pull in.
+ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v shellcheck >/dev/null || need+=(shellcheck)
