@@ -447,4 +447,18 @@ fn routing_cv_skips_ks_too_large_for_the_training_folds() {
         }
         other => panic!("expected a cv_ks error, got {:?}", other.map(|_| ())),
     }
+    // More folds than prompts leaves a fold with nothing to score.
+    let more_folds = ProfileBuilder::params(Sweep::params().seed(3).check().unwrap())
+        .selection(Selection::RoutingCv {
+            ks: vec![3],
+            top_ks: vec![1],
+        })
+        .cv_folds(n + 1)
+        .check()
+        .unwrap()
+        .build(&set, e.view(), e.model_id(), false, &|_, _, _| {});
+    match more_folds {
+        Err(BuildError::InvalidParam { name, .. }) => assert_eq!(name, "cv_folds"),
+        other => panic!("expected a cv_folds error, got {:?}", other.map(|_| ())),
+    }
 }

@@ -68,8 +68,8 @@ mod trained {
     /// [`align_results`](super::align_results)) and the embedding model.
     /// `train_x` holds one row per training prompt, `x` one per held-out
     /// prompt, both in the profile's embedding space. `ks` are the numbers
-    /// of clusters its cross-validation tries (those below the training
-    /// set's size; [`ROUTING_CV_KS`] is the profile builder's default). The λ
+    /// of clusters its cross-validation tries (those that fit its training
+    /// folds; [`ROUTING_CV_KS`] is the profile builder's default). The λ
     /// grid and budgets come from `opts`; its routing options are replaced
     /// by hard assignment.
     #[allow(clippy::too_many_arguments)]
@@ -114,14 +114,13 @@ mod trained {
         };
         // The builder wants unit rows.
         let xt = normalised(train_x, "training embeddings")?;
-        let ks: Vec<usize> = ks.iter().copied().filter(|&k| k < n).collect();
         let sweep = Sweep::params()
             .seed(seed)
             .check()
             .map_err(BuildError::from)?;
         let built = ProfileBuilder::params(sweep)
             .selection(Selection::RoutingCv {
-                ks,
+                ks: ks.to_vec(),
                 top_ks: vec![1],
             })
             .check()?

@@ -221,7 +221,7 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
             .collect();
         if !skipped.is_empty() {
             eprintln!(
-                "note: K={} skipped by --select routing-cv: above the smallest cross-validation training fold of {} prompts",
+                "note: K={} skipped by --select routing-cv: larger than a cross-validation training fold of these {} prompts",
                 skipped.join(","),
                 set.prompts.len()
             );
