@@ -12,39 +12,10 @@ use serde_json::{Map, Value};
 /// The format version this crate writes. The reader accepts any `2.x`.
 pub const FORMAT_VERSION: &str = "2.0";
 
-/// Errors reading or validating a profile.
-#[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    /// The file cannot be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The bytes are not valid JSON of the expected shape (truncated, wrong
-    /// types, missing fields); the message carries line and column.
-    #[error("profile is not valid JSON of the expected shape: {0}")]
-    Json(#[from] serde_json::Error),
-    /// The `version` field names a format this reader does not know.
-    #[error("unsupported profile version `{0}` (this reader supports 2.x)")]
-    Version(String),
-    /// A field has an invalid value.
-    #[error("invalid profile: {field}: {reason}")]
-    Invalid {
-        /// JSON path of the field.
-        field: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
+use super::error::ProfileError;
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ProfileError {
-    ProfileError::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    }
+    ProfileError::invalid(field, reason)
 }
 
 /// A model the router can pick, with its relative cost per call.

@@ -1,7 +1,8 @@
 //! Updating a profile without its training data: adding (or re-estimating)
 //! a model from a few hundred labelled prompts, with no re-clustering.
 
-use super::format::{Counts, ModelInfo, Profile, ProfileError};
+use super::error::ProfileError;
+use super::format::{Counts, ModelInfo, Profile};
 
 /// Shrunk per-cluster error rates: `(errors_c + a·global) / (n_c + a)`, the
 /// posterior mean under a Beta prior of strength `a` centred on the model's
