@@ -70,7 +70,6 @@ fn profile_json(k: usize, d: usize, m: usize, seed: u64) -> Vec<u8> {
         })
         .collect();
     let p = Profile {
-        version: "2.0".into(),
         metadata: Metadata {
             n_clusters: k,
             feature_dim: d,

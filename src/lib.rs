@@ -4,14 +4,25 @@
 //! which local model should answer a prompt, from a compact **router
 //! profile** built offline on a Mac or Linux box.
 //!
+//! The modules are layers, lowest first; a module never imports a layer
+//! above it (`ARCHITECTURE.md`):
+//!
+//! * [`data`] — models, and (feature `builder`) labelled prompt sets:
+//!   prompts JSONL, per-model results CSV and the models list, validated
+//!   with errors that name file and line.
 //! * [`embed`] — the [`Embedder`](embed::Embedder) trait, the Cactus-backed
 //!   embedder and precomputed `.npy` embeddings.
-//! * [`dataset`] — labelled prompt sets: prompts JSONL, per-model results CSV
-//!   and the models list, validated with errors that name file and line.
-//! * [`cluster`] — spherical KMeans, HDBSCAN and cosine silhouette over one
-//!   shared distance matrix, and the sweep that picks a clustering.
-//! * [`profile`] — the JSON profile format (float16 centroids, per-cluster
-//!   error rates) and the builder that produces it.
+//! * `cluster` (feature `builder`) — the [`ClusterAlgorithm`](cluster::ClusterAlgorithm)
+//!   trait, spherical KMeans, HDBSCAN and cosine silhouette over one shared
+//!   distance matrix, and the sweep that picks a clustering.
+//! * [`routing`] — the routing core: nearest centroid, soft mixing,
+//!   shrinkage, the λ choice rule.
+//! * [`profile`] — the profile file: a container of sections (float16
+//!   matrices), with the router's section ([`Profile`](profile::Profile)).
+//! * [`route`] — the runtime router.
+//! * `eval` (feature `builder`) — deferral curves, QAB and baselines.
+//! * `build` (feature `builder`) — building profiles (the clustering sweep,
+//!   routing cross-validation) and the UniRoute baseline.
 //! * [`ffi`] — the C ABI (`include/aurora_router.h`).
 //! * `mobile` (feature `uniffi`) — the Swift / Kotlin API (`bindings/`).
 //!
@@ -21,9 +32,10 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "builder")]
-pub mod cluster;
+pub mod build;
 #[cfg(feature = "builder")]
-pub mod dataset;
+pub mod cluster;
+pub mod data;
 pub mod embed;
 #[cfg(feature = "builder")]
 pub mod eval;
@@ -32,6 +44,12 @@ pub mod ffi;
 pub mod mobile;
 pub mod profile;
 pub mod route;
+pub mod routing;
+
+/// The data layer's old name (`aurora_router::dataset`), kept for callers
+/// written before the layers were named.
+#[doc(hidden)]
+pub use data as dataset;
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use aurora_router::dataset::{read_models, read_prompts, read_results, LabelledSet};
+use aurora_router::data::{read_models, read_prompts, read_results, LabelledSet};
 use common::write;
 
 const MODELS: &str = r#"[{"name":"a","cost":1},{"name":"b","cost":2.5,"path":"/m/b.gguf"}]"#;

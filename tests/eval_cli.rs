@@ -299,7 +299,9 @@ fn id_of(line: &str) -> String {
 /// MMLU-Pro data minus those prompts is genuinely held out.
 #[test]
 fn shipped_profile_on_shared_held_out_data() {
-    let dir = common::shared_data("mmlu_pro");
+    let Some(dir) = common::shared_data("mmlu_pro") else {
+        return;
+    };
     let train_ids: std::collections::HashSet<String> =
         std::fs::read_to_string(common::root().join("examples/mmlu_pro/prompts.jsonl"))
             .unwrap()

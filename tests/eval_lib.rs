@@ -6,15 +6,16 @@ mod common;
 
 use std::sync::OnceLock;
 
+use aurora_router::build::ProfileBuilder;
 use aurora_router::cluster::sweep::Sweep;
-use aurora_router::dataset::{LabelledSet, Results};
+use aurora_router::data::{LabelledSet, Results};
 use aurora_router::embed::PrecomputedEmbeddings;
 use aurora_router::eval::{
     align_results, check_embedding_model, curve_from_expected_errors, default_lambdas, evaluate,
     evaluate_knn, exact_curve, qab, upper_hull, value_at_budget, EvalError, EvalOptions,
     EvalReport, KnnRouter, QAB_BUDGETS,
 };
-use aurora_router::profile::{Profile, ProfileBuilder};
+use aurora_router::profile::Profile;
 use aurora_router::route::{RouteOptions, Router};
 use ndarray::{Array2, Axis};
 

@@ -3,10 +3,11 @@
 
 mod common;
 
+use aurora_router::build::ProfileBuilder;
 use aurora_router::cluster::sweep::Sweep;
-use aurora_router::dataset::LabelledSet;
+use aurora_router::data::LabelledSet;
 use aurora_router::embed::PrecomputedEmbeddings;
-use aurora_router::profile::{ModelInfo, Profile, ProfileBuilder};
+use aurora_router::profile::{ModelInfo, Profile};
 use common::fixture;
 
 fn fixture_profile() -> (Profile, LabelledSet, PrecomputedEmbeddings) {

@@ -5,10 +5,11 @@ mod common;
 
 use std::process::Command;
 
+use aurora_router::build::ProfileBuilder;
 use aurora_router::cluster::sweep::Sweep;
-use aurora_router::dataset::LabelledSet;
+use aurora_router::data::LabelledSet;
 use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
-use aurora_router::profile::{Profile, ProfileBuilder};
+use aurora_router::profile::{Profile, SelectionMethod, ShrinkageMethod};
 use common::fixture;
 
 fn fixture_set() -> (LabelledSet, PrecomputedEmbeddings) {
@@ -147,9 +148,9 @@ fn the_schema_rejects_what_the_reader_rejects() {
     let validator = schema_validator();
     let (set, e) = fixture_set();
     let mut v: serde_json::Value = serde_json::from_slice(&build(&set, &e, 42).to_json()).unwrap();
-    v["models"][0]["cost"] = serde_json::json!(0);
+    v["router"]["models"][0]["cost"] = serde_json::json!(0);
     assert!(!validator.is_valid(&v));
-    v["models"][0]["cost"] = serde_json::json!(1);
+    v["router"]["models"][0]["cost"] = serde_json::json!(1);
     assert!(validator.is_valid(&v));
     v["version"] = serde_json::json!("1.0");
     assert!(!validator.is_valid(&v));
@@ -163,8 +164,8 @@ fn nested_array_centroids_are_accepted() {
     let rows: Vec<Vec<f32>> = (0..p.n_clusters())
         .map(|k| p.centroid(k).to_vec())
         .collect();
-    v["cluster_centers"] = serde_json::json!(rows);
-    v["dtype"] = serde_json::json!("float16");
+    v["router"]["cluster_centers"] = serde_json::json!(rows);
+    v["router"]["dtype"] = serde_json::json!("float16");
     assert!(schema_validator().is_valid(&v));
     let again = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
     assert_eq!(again.centroids, p.centroids);
@@ -327,7 +328,7 @@ fn cli_rejects_embeddings_with_the_wrong_row_count() {
 
 #[test]
 fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
-    use aurora_router::profile::Selection;
+    use aurora_router::build::Selection;
     let (set, e) = fixture_set();
     let sweep = Sweep::params().seed(3).check().unwrap();
     let p = ProfileBuilder::params(sweep)
@@ -341,30 +342,22 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
         .unwrap()
         .profile;
     let md = &p.metadata;
-    assert_eq!(md.selection_method.as_deref(), Some("routing-cv"));
+    assert_eq!(md.selection_method, Some(SelectionMethod::RoutingCv));
     assert_eq!(md.selection.len(), 3);
     let best = md
         .selection
         .iter()
-        .max_by(|a, b| {
-            a.extra["cv_qab"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&b.extra["cv_qab"].as_f64().unwrap())
-        })
+        .max_by(|a, b| a.cv_qab.unwrap().total_cmp(&b.cv_qab.unwrap()))
         .unwrap();
     assert_eq!(md.n_clusters, best.n_clusters);
     let sh = md.shrinkage.as_ref().unwrap();
-    assert_eq!(sh.method, "routing-cv");
+    assert_eq!(sh.method, ShrinkageMethod::RoutingCv);
     // K is chosen by its hard-assignment QAB (above); the shrinkage and the
     // assignment are the best pair at that K.
-    assert_eq!(
-        sh.pseudo_count,
-        best.extra["cv_top_k_pseudo_count"].as_f64().unwrap()
-    );
-    assert!(best.extra["cv_top_k_qab"].as_f64().unwrap() >= best.extra["cv_qab"].as_f64().unwrap());
+    assert_eq!(sh.pseudo_count, best.cv_top_k_pseudo_count.unwrap());
+    assert!(best.cv_top_k_qab.unwrap() >= best.cv_qab.unwrap());
     for s in &md.selection {
-        let q = s.extra["cv_qab"].as_f64().unwrap();
+        let q = s.cv_qab.unwrap();
         assert!((0.0..=1.0).contains(&q) && q > 0.2, "implausible QAB {q}");
     }
     // The assignment is cross-validated too: the best of the two tried,
@@ -382,7 +375,7 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
         );
     assert_eq!(routing.clusters_mixed() as f64, best_assignment[0]);
     assert_eq!(
-        best.extra["cv_top_k"].as_u64(),
+        best.cv_top_k.map(|k| k as u64),
         Some(routing.clusters_mixed() as u64)
     );
     let router = aurora_router::route::Router::from_profile(p.clone()).unwrap();
@@ -417,7 +410,7 @@ fn routing_cv_selects_k_and_shrinkage_by_held_out_qab() {
 
 #[test]
 fn routing_cv_skips_ks_too_large_for_the_training_folds() {
-    use aurora_router::profile::{BuildError, Selection};
+    use aurora_router::build::{BuildError, Selection};
     let (set, e) = fixture_set();
     let n = set.prompts.len();
     let build = |ks: Vec<usize>| {

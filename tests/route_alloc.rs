@@ -2,14 +2,13 @@
 //! soft assignment with ≤ 16 models, allowed subsets of ≤ 128 models (by
 //! index or by name), confidence fallback.
 
-#[path = "route_util.rs"]
-mod util;
+mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use aurora_router::route::{RouteOptions, Router};
-use util::*;
+use common::route::*;
 
 /// Counts allocations made by the current thread.
 struct Counting;

@@ -1,8 +1,7 @@
 //! Routing behaviour: input errors, options, trade-off, subsets, soft
 //! assignment, confidence fallback, embedder checks, concurrency.
 
-#[path = "route_util.rs"]
-mod util;
+mod common;
 
 use std::collections::BTreeMap;
 
@@ -10,7 +9,7 @@ use aurora_router::embed::{CactusEmbedder, EmbedError, Embedder};
 use aurora_router::route::{
     Assignment, Basis, ModelRef, RouteDecision, RouteError, RouteOptions, Router,
 };
-use util::*;
+use common::route::*;
 
 fn toy() -> Router {
     Router::from_json(&toy_json()).unwrap()

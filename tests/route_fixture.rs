@@ -2,8 +2,7 @@
 //! (300 MMLU-Pro prompts, 9 models, MiniLM embeddings): the chosen model's
 //! cost never rises with the cost preference.
 
-#[path = "route_util.rs"]
-mod util;
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +10,7 @@ use std::path::{Path, PathBuf};
 use aurora_router::embed::PrecomputedEmbeddings;
 use aurora_router::profile::{Counts, ModelInfo, Profile};
 use aurora_router::route::{RouteOptions, Router};
-use util::*;
+use common::route::*;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -155,7 +154,6 @@ fn fixture_profile(f: &Fixture, k: usize) -> Profile {
         );
     }
     Profile {
-        version: "2.0".into(),
         metadata: metadata(k, f.x[0].len(), "all-MiniLM-L6-v2", false),
         centroids: cent
             .iter()
@@ -331,9 +329,9 @@ fn fixture_prompts_route_to_their_own_cluster_mostly() {
 #[cfg(feature = "builder")]
 #[test]
 fn cost_preference_is_monotone_on_a_built_profile() {
+    use aurora_router::build::ProfileBuilder;
     use aurora_router::cluster::sweep::Sweep;
-    use aurora_router::dataset::LabelledSet;
-    use aurora_router::profile::ProfileBuilder;
+    use aurora_router::data::LabelledSet;
 
     let set = LabelledSet::load(
         &fixture("prompts.jsonl"),

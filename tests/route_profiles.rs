@@ -1,16 +1,15 @@
 //! Loading profiles into a `Router`: every malformed or hostile profile is a
 //! typed error, never a panic.
 
-#[path = "route_util.rs"]
-mod util;
+mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use aurora_router::profile::ProfileError;
+use aurora_router::profile::{Profile, ProfileError};
 use aurora_router::route::{RouteError, RouteOptions, Router};
+use common::route::*;
 use serde_json::json;
-use util::*;
 
 /// Loads `bytes`, turning a panic into a test failure that says so.
 fn load(bytes: &[u8]) -> Result<Router, RouteError> {
@@ -27,8 +26,15 @@ fn invalid_field(bytes: &[u8]) -> String {
     }
 }
 
+/// Not JSON, or JSON of the wrong shape (at the top level or inside the
+/// `router` section).
 fn is_json_error(bytes: &[u8]) -> bool {
-    matches!(load(bytes), Err(RouteError::Profile(ProfileError::Json(_))))
+    matches!(
+        load(bytes),
+        Err(RouteError::Profile(
+            ProfileError::Json(_) | ProfileError::Section { .. }
+        ))
+    )
 }
 
 #[test]
@@ -55,16 +61,34 @@ fn truncated_json() {
 
 #[test]
 fn wrong_version() {
-    for v in ["1.0", "3.0", "20.0", "", "v2"] {
+    for v in ["1.0", "20.0", "", "v2", "4.0"] {
         let bytes = toy_with(|p| p["version"] = json!(v));
         assert!(
             matches!(load(&bytes), Err(RouteError::Profile(ProfileError::Version(ref got))) if got == v),
             "version {v:?}"
         );
     }
-    assert!(is_json_error(&toy_with(|p| p["version"] = json!(2.0))));
+    // A version that is not a string names the field.
+    assert_eq!(
+        invalid_field(&toy_with(|p| p["version"] = json!(2.0))),
+        "version"
+    );
     // Any 2.x is accepted.
     assert!(load(&toy_with(|p| p["version"] = json!("2.7"))).is_ok());
+    // A 3.x container whose router fields sit at the top level has no
+    // `router` section: a typed error, not a guess.
+    assert!(matches!(
+        load(&toy_with(|p| p["version"] = json!("3.0"))),
+        Err(RouteError::Profile(ProfileError::MissingSection(ref s))) if s == "router"
+    ));
+    // The same fields under `router` in a 3.0 file load, and unknown
+    // sections beside it are ignored.
+    let toy: serde_json::Value = serde_json::from_slice(&toy_json()).unwrap();
+    let mut router = toy.clone();
+    router.as_object_mut().unwrap().remove("version");
+    let v3 = json!({"version": "3.0", "router": router, "x_future": {"a": [1, 2]}});
+    let r = load(&serde_json::to_vec(&v3).unwrap()).unwrap();
+    assert_eq!(r.cluster_count(), 2);
 }
 
 #[test]
@@ -344,7 +368,6 @@ fn in_memory_profiles_are_validated_too() {
     assert!(Router::from_profile(good.clone()).is_ok());
     type Edit = Box<dyn Fn(&mut aurora_router::profile::Profile)>;
     let cases: Vec<(&str, Edit)> = vec![
-        ("version", Box::new(|p| p.version = "9.0".into())),
         ("zero dim", Box::new(|p| p.metadata.feature_dim = 0)),
         ("zero clusters", Box::new(|p| p.metadata.n_clusters = 0)),
         (
@@ -455,4 +478,11 @@ fn random_byte_corruption_never_panics() {
             String::from_utf8_lossy(&bytes)
         );
     }
+}
+
+#[test]
+fn helpers_build_valid_profiles() {
+    assert!(Profile::from_json(&toy_json()).is_ok());
+    random_profile(5, 7, 3, 1).validate().unwrap();
+    assert_eq!(f16_base64(&[1.0, 0.0]), "ADwAAA==");
 }

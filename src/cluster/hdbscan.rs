@@ -110,6 +110,8 @@
 //! * `min_samples ≥ n` is an error here; the library silently clamps it to
 //!   `n − 1` ([`core_distances`] clamps like the library).
 
+use rayon::prelude::*;
+
 use super::{ClusterError, DistanceMatrix};
 
 /// Default `min_cluster_size` of [`HdbscanParams`] (the library's default).
@@ -288,7 +290,7 @@ pub struct SweepPoint {
 /// Runs HDBSCAN for every pair of `min_cluster_sizes × min_samples`, sharing
 /// the core distances (one partial selection per row for all
 /// `min_samples`) and one [`SingleLinkageTree`] per distinct `min_samples`
-/// (built in parallel with the `builder` feature).
+/// (built in parallel).
 ///
 /// Results come in row-major order: for each `min_cluster_size` in turn,
 /// every `min_samples`. Every pair is validated as by
@@ -316,17 +318,8 @@ pub fn sweep(
     distinct.dedup();
     let cores = core_distances_multi(d, &distinct);
 
-    #[cfg(feature = "builder")]
-    let trees: Vec<SingleLinkageTree> = {
-        use rayon::prelude::*;
-        cores
-            .par_iter()
-            .map(|core| SingleLinkageTree::from_core_distances(d, core))
-            .collect::<Result<_, _>>()?
-    };
-    #[cfg(not(feature = "builder"))]
     let trees: Vec<SingleLinkageTree> = cores
-        .iter()
+        .par_iter()
         .map(|core| SingleLinkageTree::from_core_distances(d, core))
         .collect::<Result<_, _>>()?;
 
@@ -362,8 +355,7 @@ fn check_points(n: usize) -> Result<(), ClusterError> {
 ///
 /// Like the library, `min_samples` is clamped to `1..=n−1`. With fewer than
 /// 2 points there is no other point and every core distance is infinite.
-/// This is one partial selection per row, in parallel with the `builder`
-/// feature; use [`core_distances_multi`] for several `min_samples` at once.
+/// This is one partial selection per row, in parallel; use [`core_distances_multi`] for several `min_samples` at once.
 pub fn core_distances(d: &DistanceMatrix, min_samples: usize) -> Vec<f32> {
     core_distances_multi(d, &[min_samples])
         .pop()
@@ -389,22 +381,11 @@ pub fn core_distances_multi(d: &DistanceMatrix, min_samples: &[usize]) -> Vec<Ve
     let m = ranks.len();
     let mut flat = vec![0f32; n * m];
 
-    #[cfg(feature = "builder")]
-    {
-        use rayon::prelude::*;
-        flat.par_chunks_mut(m)
-            .enumerate()
-            .for_each_init(Vec::new, |buf, (i, out)| {
-                row_order_stats(d.row(i), &ranks, out, buf)
-            });
-    }
-    #[cfg(not(feature = "builder"))]
-    {
-        let mut buf = Vec::new();
-        for (i, out) in flat.chunks_mut(m).enumerate() {
-            row_order_stats(d.row(i), &ranks, out, &mut buf);
-        }
-    }
+    flat.par_chunks_mut(m)
+        .enumerate()
+        .for_each_init(Vec::new, |buf, (i, out)| {
+            row_order_stats(d.row(i), &ranks, out, buf)
+        });
 
     ks.iter()
         .map(|k| {

@@ -1,16 +1,20 @@
 //! Clustering of L2-normalised embeddings with cosine distance.
 //!
-//! The profile builder sweeps spherical KMeans over a range of K and HDBSCAN
-//! over a parameter grid, scores every candidate by mean cosine silhouette
-//! and keeps the best. All candidates share one [`DistanceMatrix`], computed
-//! once, which is what makes the sweep fast.
+//! Every algorithm implements [`ClusterAlgorithm`] (fit rows → labels and
+//! centroids, with its own checked parameters). The profile builder sweeps
+//! spherical KMeans over a range of K, HDBSCAN over a parameter grid and
+//! any other algorithm it is given, scores every candidate by mean cosine
+//! silhouette and keeps the best. All candidates share one
+//! [`DistanceMatrix`], computed once, which is what makes the sweep fast.
 
+mod algorithm;
 pub mod distance;
 pub mod hdbscan;
 pub mod kmeans;
 pub mod silhouette;
 pub mod sweep;
 
+pub use algorithm::{from_params, ClusterAlgorithm, Clustering};
 pub use distance::DistanceMatrix;
 pub use hdbscan::{Hdbscan, HdbscanParams, HdbscanValidParams};
 

@@ -1,14 +1,18 @@
-//! The clustering sweep: spherical KMeans over a range of K and HDBSCAN over
-//! a parameter grid, every candidate scored by mean cosine silhouette on one
-//! shared [`DistanceMatrix`], the best kept.
+//! The clustering sweep: spherical KMeans over a range of K, HDBSCAN over a
+//! parameter grid and any other [`ClusterAlgorithm`] given
+//! ([`SweepParams::algorithm`]), every candidate scored by mean cosine
+//! silhouette on one shared [`DistanceMatrix`], the best kept.
+
+use std::sync::Arc;
 
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::kmeans::{assign_nearest, SphericalKMeans};
+use super::algorithm::assign_noise;
+use super::kmeans::SphericalKMeans;
 use super::silhouette::{silhouette, SilhouetteSample};
-use super::{ClusterError, DistanceMatrix};
+use super::{ClusterAlgorithm, ClusterError, Clustering, DistanceMatrix};
 
 /// Scores a labelling (`labels`, `k`) by mean silhouette.
 type ScoreFn<'a> = dyn Fn(&[usize], usize) -> Result<f64, ClusterError> + Sync + 'a;
@@ -21,6 +25,9 @@ pub enum Algorithm {
     KMeans,
     /// HDBSCAN (noise points assigned to their nearest cluster centroid).
     Hdbscan,
+    /// Another [`ClusterAlgorithm`], by its name.
+    #[serde(untagged)]
+    Other(&'static str),
 }
 
 impl Algorithm {
@@ -29,12 +36,13 @@ impl Algorithm {
         match self {
             Self::KMeans => "kmeans",
             Self::Hdbscan => "hdbscan",
+            Self::Other(name) => name,
         }
     }
 }
 
 /// Parameters of one candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum CandidateParams {
     /// KMeans with `k` clusters.
@@ -50,6 +58,8 @@ pub enum CandidateParams {
         /// Neighbours defining the core distance.
         min_samples: usize,
     },
+    /// Another algorithm's parameters ([`ClusterAlgorithm::params`]).
+    Other(serde_json::Value),
 }
 
 impl std::fmt::Display for CandidateParams {
@@ -63,6 +73,7 @@ impl std::fmt::Display for CandidateParams {
                 f,
                 "hdbscan min_cluster_size={min_cluster_size} min_samples={min_samples}"
             ),
+            Self::Other(p) => write!(f, "{p}"),
         }
     }
 }
@@ -127,6 +138,22 @@ pub struct SweepParams {
     kmeans_runs: usize,
     silhouette_max_exact: usize,
     max_noise_fraction: f64,
+    algorithms: Algorithms,
+}
+
+/// Further algorithms of a sweep (equal when their names and parameters are).
+#[derive(Debug, Clone, Default)]
+struct Algorithms(Vec<Arc<dyn ClusterAlgorithm>>);
+
+impl PartialEq for Algorithms {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| a.name() == b.name() && a.params() == b.params())
+    }
 }
 
 /// Checked sweep parameters.
@@ -151,6 +178,7 @@ impl Sweep {
             kmeans_runs: 3,
             silhouette_max_exact: 10_000,
             max_noise_fraction: 0.5,
+            algorithms: Algorithms::default(),
         }
     }
 }
@@ -188,6 +216,12 @@ impl SweepParams {
         self.max_noise_fraction = f;
         self
     }
+    /// Adds one more candidate: any [`ClusterAlgorithm`], fitted on the
+    /// sweep's rows and shared distance matrix and scored like the others.
+    pub fn algorithm(mut self, algorithm: impl ClusterAlgorithm + 'static) -> Self {
+        self.algorithms.0.push(Arc::new(algorithm));
+        self
+    }
     /// Validates the parameters.
     pub fn check(self) -> Result<SweepValidParams, ClusterError> {
         let bad = |name, reason: String| Err(ClusterError::InvalidParam { name, reason });
@@ -222,7 +256,8 @@ impl SweepParams {
 /// The outcome of a sweep.
 #[derive(Debug, Clone)]
 pub struct SweepOutcome {
-    /// Every candidate, KMeans first (by K), then HDBSCAN (grid order).
+    /// Every candidate, KMeans first (by K), then HDBSCAN (grid order), then
+    /// the other algorithms (in the order given).
     pub candidates: Vec<Candidate>,
     /// Index of the best eligible candidate.
     pub best: usize,
@@ -239,7 +274,9 @@ impl SweepValidParams {
     /// Number of candidates the sweep evaluates.
     pub fn candidate_count(&self) -> usize {
         let p = &self.0;
-        (p.k_max - p.k_min + 1) + p.min_cluster_sizes.len() * p.min_samples.len()
+        (p.k_max - p.k_min + 1)
+            + p.min_cluster_sizes.len() * p.min_samples.len()
+            + p.algorithms.0.len()
     }
 
     /// The seed.
@@ -289,6 +326,7 @@ impl SweepValidParams {
             .par_iter()
             .map(|&k| {
                 let params = CandidateParams::KMeans { k };
+                let label = params.to_string();
                 let c = if k > n {
                     rejected(
                         Algorithm::KMeans,
@@ -320,7 +358,7 @@ impl SweepValidParams {
                         Candidate::kmeans(params, labels, centroids, s)
                     }
                 };
-                tick(&params.to_string());
+                tick(&label);
                 Ok(c)
             })
             .collect::<Result<_, ClusterError>>()?;
@@ -348,6 +386,7 @@ impl SweepValidParams {
                         min_cluster_size: m,
                         min_samples: s,
                     };
+                    let label = params.to_string();
                     let c = if !fits_n(m, s) {
                         rejected(
                             Algorithm::Hdbscan,
@@ -363,10 +402,41 @@ impl SweepValidParams {
                         })?;
                         self.hdbscan_candidate(x, params, point.result, &score)?
                     };
-                    tick(&params.to_string());
+                    tick(&label);
                     candidates.push(c);
                 }
             }
+        }
+
+        for a in &p.algorithms.0 {
+            let params = CandidateParams::Other(a.params());
+            let label = format!("{} {params}", a.name());
+            let fit = a.fit(x, Some(d))?;
+            let k = fit.centroids.nrows();
+            let c = if k < 2 {
+                rejected(
+                    Algorithm::Other(a.name()),
+                    params,
+                    k,
+                    fit.noise_fraction,
+                    format!("{k} cluster(s); at least 2 are needed"),
+                    x.ncols(),
+                )
+            } else {
+                let s = score(&fit.labels, k)?;
+                Candidate {
+                    algorithm: Algorithm::Other(a.name()),
+                    params,
+                    n_clusters: k,
+                    noise_fraction: fit.noise_fraction,
+                    silhouette: Some(s),
+                    rejected: None,
+                    labels: fit.labels,
+                    centroids: fit.centroids,
+                }
+            };
+            tick(&label);
+            candidates.push(c);
         }
 
         let best = candidates
@@ -418,15 +488,9 @@ impl SweepValidParams {
                 dim,
             ));
         }
-        let centroids = member_centroids(x, &fit.labels, k);
-        let nearest = assign_nearest(x, centroids.view());
-        let labels: Vec<usize> = fit
-            .labels
-            .iter()
-            .zip(nearest)
-            .map(|(&l, near)| if l < 0 { near } else { l as usize })
-            .collect();
-        let (labels, centroids) = compact(labels, centroids);
+        let Clustering {
+            labels, centroids, ..
+        } = assign_noise(x, &fit.labels, k, noise);
         let k = centroids.nrows();
         let s = score(&labels, k)?;
         Ok(Candidate {

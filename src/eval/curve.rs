@@ -62,35 +62,10 @@ pub fn default_lambdas() -> Vec<f64> {
     v
 }
 
-/// The model a router with these expected errors picks at trade-off `λ`:
-/// the lowest `expected[m] + λ · costs[m] / max(costs)`, ties to the lower
-/// cost, then the lower error, then the lower index; `λ = ∞` is pure cost.
-/// This is exactly the rule of [`Router`](crate::route::Router).
-///
-/// ```
-/// use aurora_router::eval::choose;
-/// let (errors, costs) = ([0.4, 0.1], [1.0, 10.0]);
-/// assert_eq!(choose(&errors, &costs, 0.0), 1);
-/// assert_eq!(choose(&errors, &costs, 1.0), 0); // 0.4 + 0.1 < 0.1 + 1
-/// assert_eq!(choose(&errors, &costs, f64::INFINITY), 0);
-/// ```
-///
-/// # Panics
-///
-/// If `expected` and `costs` differ in length or are empty.
-pub fn choose(expected: &[f64], costs: &[f64], lambda: f64) -> usize {
-    assert!(
-        !costs.is_empty() && expected.len() == costs.len(),
-        "choose: {} errors for {} costs",
-        expected.len(),
-        costs.len()
-    );
-    let max = costs.iter().copied().fold(f64::MIN_POSITIVE, f64::max);
-    let norm: Vec<f64> = costs.iter().map(|c| c / max).collect();
-    choose_masked(expected, costs, &norm, lambda, None).unwrap_or(0)
-}
+pub use crate::routing::choose;
 
-/// [`choose`] over the allowed models, with precomputed `cost / max_cost`.
+/// [`choose`] over the allowed models, with precomputed `cost / max_cost`
+/// (the routing core's [`choose_among`](crate::routing::choose_among)).
 fn choose_masked(
     e: &[f64],
     cost: &[f64],
@@ -98,29 +73,7 @@ fn choose_masked(
     lambda: f64,
     allowed: Option<&[bool]>,
 ) -> Option<usize> {
-    let pure_cost = lambda.is_infinite();
-    let mut best: Option<(usize, f64)> = None;
-    for m in 0..cost.len() {
-        if allowed.is_some_and(|a| !a[m]) {
-            continue;
-        }
-        let score = if pure_cost {
-            norm[m]
-        } else {
-            e[m] + lambda * norm[m]
-        };
-        let better = match best {
-            None => true,
-            Some((b, bs)) => {
-                score < bs
-                    || (score == bs && (cost[m] < cost[b] || (cost[m] == cost[b] && e[m] < e[b])))
-            }
-        };
-        if better {
-            best = Some((m, score));
-        }
-    }
-    best.map(|(m, _)| m)
+    crate::routing::choose_among(e, cost, norm, lambda, |m| allowed.is_none_or(|a| a[m]))
 }
 
 /// The picks of one error row as λ grows: `(λ from which it holds, model)`,

@@ -53,21 +53,19 @@ pub struct KnnRouter {
 }
 
 /// L2-normalised copy of `x`; a zero or non-finite row is an error.
-pub(super) fn normalised(x: ArrayView2<'_, f32>, what: &str) -> Result<Array2<f32>, EvalError> {
-    let mut out = x.to_owned();
+/// (The routing core's [`unit_row`](crate::routing::unit_row) on each row.)
+pub(crate) fn normalised(x: ArrayView2<'_, f32>, what: &str) -> Result<Array2<f32>, EvalError> {
+    let mut out = x.as_standard_layout().into_owned();
     for (r, mut row) in out.rows_mut().into_iter().enumerate() {
-        let norm = row
-            .iter()
-            .map(|&v| f64::from(v) * f64::from(v))
-            .sum::<f64>()
-            .sqrt();
-        if !(norm.is_finite() && norm > 0.0) {
+        let ok = row
+            .as_slice_mut()
+            .is_some_and(|v| v.iter().all(|x| x.is_finite()) && crate::routing::unit_row(v));
+        if !ok {
             return Err(EvalError::Invalid {
                 what: what.into(),
                 reason: format!("row {r} is zero or not finite"),
             });
         }
-        row.mapv_inplace(|v| (f64::from(v) / norm) as f32);
     }
     Ok(out)
 }
@@ -216,11 +214,9 @@ impl KnnRouter {
                 *s += e;
             }
         }
-        let a = self.pseudo_count;
-        let den = self.k as f64 + a;
         sum.iter()
             .zip(&self.global)
-            .map(|(s, g)| ((s + a * g) / den).clamp(0.0, 1.0))
+            .map(|(&s, &g)| crate::routing::shrunk_rate(self.k as f64, s, g, self.pseudo_count))
             .collect()
     }
 }

@@ -65,16 +65,15 @@ pub use curve::{choose, curve_from_expected_errors, default_lambdas, exact_curve
 pub use hull::{
     oracle, qab, upper_hull, value_at_budget, CostAccuracy, HullPoint, Oracle, Qab, QAB_BUDGETS,
 };
+pub(crate) use knn::normalised;
 pub use knn::{KnnRouter, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT};
 pub use plot::plot_svg;
 pub use uniroute::UnirouteReport;
-#[cfg(feature = "builder")]
-pub use uniroute::{evaluate_uniroute, UnirouteError};
 
 use ndarray::ArrayView2;
 use serde::Serialize;
 
-use crate::dataset::Results;
+use crate::data::Results;
 use crate::profile::ModelInfo;
 use crate::route::{RouteError, RouteOptions, Router};
 use curve::{Sweep, SweepBuilder};

@@ -233,7 +233,8 @@ pub struct ClusterInfo {
 /// What a router was loaded from.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RouterSummary {
-    /// The profile format version.
+    /// The profile file format version (the container format; format-2
+    /// files are read as it).
     pub format_version: String,
     /// Number of models.
     pub model_count: u32,
@@ -526,13 +527,13 @@ impl MobileRouter {
         // The profile's routing defaults were validated at load.
         let recommended = self.inner.options().check().unwrap_or_default();
         RouterSummary {
-            format_version: p.version.clone(),
+            format_version: crate::profile::CONTAINER_VERSION.to_string(),
             model_count: self.inner.model_count() as u32,
             cluster_count: self.inner.cluster_count() as u32,
             dim: self.inner.dim() as u32,
             embedding_model: self.inner.embedding_model().to_string(),
             is_mock: self.inner.is_mock(),
-            clustering_algorithm: p.metadata.clustering_algorithm.clone(),
+            clustering_algorithm: p.metadata.clustering_algorithm.to_string(),
             silhouette_score: p.metadata.silhouette_score,
             recommended_top_k: recommended.assignment().clusters_mixed() as u32,
             recommended_temperature: recommended.temperature(),

@@ -74,6 +74,16 @@ pub trait Section: Serialize + DeserializeOwned {
     /// Checks every invariant a reader of the section relies on. Errors name
     /// the field by its JSON path, starting with [`Section::NAME`].
     fn validate(&self) -> Result<(), ProfileError>;
+
+    /// Parses the section from its raw JSON (without validating it). The
+    /// default is serde; a section whose wire form needs decoding (base64
+    /// matrices, …) may override it to report typed errors.
+    fn from_section_json(raw: &str) -> Result<Self, ProfileError> {
+        serde_json::from_str(raw).map_err(|source| ProfileError::Section {
+            section: Self::NAME.to_string(),
+            source,
+        })
+    }
 }
 
 /// A profile file: a version and named sections, each kept as raw JSON until
@@ -195,10 +205,7 @@ impl ProfileFile {
         let Some(raw) = self.sections.get(S::NAME) else {
             return Ok(None);
         };
-        let s: S = serde_json::from_str(raw.get()).map_err(|e| ProfileError::Section {
-            section: S::NAME.to_string(),
-            source: e,
-        })?;
+        let s = S::from_section_json(raw.get())?;
         s.validate()?;
         Ok(Some(s))
     }
@@ -216,6 +223,14 @@ impl ProfileFile {
         let raw = serde_json::value::to_raw_value(section)?;
         self.sections.insert(S::NAME.to_string(), raw);
         Ok(())
+    }
+
+    /// Stores `section` without validating it (for writers of in-memory
+    /// values that must not fail).
+    pub(crate) fn set_section_unchecked<S: Section>(&mut self, section: &S) {
+        // Sections are plain data (strings, numbers, maps with string keys).
+        let raw = serde_json::value::to_raw_value(section).expect("a section serialises");
+        self.sections.insert(S::NAME.to_string(), raw);
     }
 
     /// Removes section `name`, returning whether it was there.
@@ -304,7 +319,10 @@ mod tests {
         let src = br#"{"version":"2.0","metadata":{"m":1},"models":[],"x_future":{"a":[1,2]}}"#;
         let f = ProfileFile::from_json(src).unwrap();
         assert_eq!(f.version(), CONTAINER_VERSION);
-        assert_eq!(f.raw_section("router"), Some(r#"{"metadata":{"m":1},"models":[]}"#));
+        assert_eq!(
+            f.raw_section("router"),
+            Some(r#"{"metadata":{"m":1},"models":[]}"#)
+        );
         assert_eq!(f.raw_section("x_future"), Some(r#"{"a":[1,2]}"#));
     }
 
@@ -323,9 +341,13 @@ mod tests {
             Err(ProfileError::Json(_))
         ));
         let f = ProfileFile::from_json(br#"{"version":"3.0","note":{"n":0}}"#).unwrap();
-        assert!(matches!(f.section::<Note>(), Err(ProfileError::Invalid { field, .. }) if field == "note.n"));
+        assert!(
+            matches!(f.section::<Note>(), Err(ProfileError::Invalid { field, .. }) if field == "note.n")
+        );
         let f = ProfileFile::from_json(br#"{"version":"3.0","note":{"n":"x"}}"#).unwrap();
-        assert!(matches!(f.section::<Note>(), Err(ProfileError::Section { section, .. }) if section == "note"));
+        assert!(
+            matches!(f.section::<Note>(), Err(ProfileError::Section { section, .. }) if section == "note")
+        );
         assert!(matches!(
             ProfileFile::new().require::<Note>(),
             Err(ProfileError::MissingSection(s)) if s == "note"

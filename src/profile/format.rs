@@ -1,5 +1,6 @@
-//! The profile's JSON wire format, its reader (with full validation) and its
-//! writer.
+//! The `router` section: the LLM router's data (centroids, per-cluster
+//! error rates, models), its wire format, its validation, and its reader and
+//! writer through the [`ProfileFile`] container.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -9,39 +10,76 @@ use half::f16;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The format version this crate writes. The reader accepts any `2.x`.
-pub const FORMAT_VERSION: &str = "2.0";
-
+use super::container::{ProfileFile, Section};
 use super::error::ProfileError;
+
+/// The format version of a bare router profile written before the
+/// container existed; such files still load (their fields become the
+/// `router` section). New files are written as container format
+/// [`CONTAINER_VERSION`](super::CONTAINER_VERSION).
+pub const LEGACY_FORMAT_VERSION: &str = "2.0";
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ProfileError {
     ProfileError::invalid(field, reason)
 }
 
-/// A model the router can pick, with its relative cost per call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelInfo {
-    /// Model name.
-    pub name: String,
-    /// Relative cost of one call (> 0).
-    pub cost: f64,
-    /// Other fields (`params_b`, `size_mb`, `path` on the device, …).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+pub use crate::data::ModelInfo;
+
+/// A clustering algorithm, as named in `metadata.clustering_algorithm` and
+/// the selection table. Algorithms this version does not know (added by a
+/// later one) are kept by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum ClusteringAlgorithm {
+    /// Spherical KMeans.
+    #[serde(rename = "kmeans")]
+    KMeans,
+    /// HDBSCAN over cosine distance.
+    #[serde(rename = "hdbscan")]
+    Hdbscan,
+    /// Another algorithm, by name.
+    #[serde(untagged)]
+    Other(String),
 }
 
-impl ModelInfo {
-    /// The model file's path on the device (`path` field), if given.
-    pub fn path(&self) -> Option<&str> {
-        self.extra.get("path").and_then(Value::as_str)
+impl ClusteringAlgorithm {
+    /// The algorithm's name (`kmeans`, `hdbscan`, …).
+    pub fn name(&self) -> &str {
+        match self {
+            ClusteringAlgorithm::KMeans => "kmeans",
+            ClusteringAlgorithm::Hdbscan => "hdbscan",
+            ClusteringAlgorithm::Other(s) => s,
+        }
+    }
+
+    /// The algorithm called `name`.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "kmeans" => ClusteringAlgorithm::KMeans,
+            "hdbscan" => ClusteringAlgorithm::Hdbscan,
+            other => ClusteringAlgorithm::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<&str> for ClusteringAlgorithm {
+    fn from(name: &str) -> Self {
+        ClusteringAlgorithm::from_name(name)
+    }
+}
+
+impl std::fmt::Display for ClusteringAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
 /// One clustering candidate considered when the profile was built.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SelectionEntry {
-    /// `kmeans` or `hdbscan`.
-    pub algorithm: String,
+    /// The algorithm.
+    pub algorithm: ClusteringAlgorithm,
     /// Its parameters (`{"k"}` or `{"min_cluster_size", "min_samples"}`).
     pub params: Value,
     /// Number of clusters it found.
@@ -53,30 +91,79 @@ pub struct SelectionEntry {
     /// Why it was not eligible, if it was not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
-    /// Other scores (e.g. routing cross-validation).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// Routing cross-validation's mean held-out QAB at this K under hard
+    /// assignment (the K criterion), with its best pseudo-count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv_qab: Option<f64>,
+    /// The pseudo-count behind [`cv_qab`](Self::cv_qab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv_pseudo_count: Option<f64>,
+    /// The best assignment at this K (clusters mixed; 1 = hard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv_top_k: Option<usize>,
+    /// Its mean held-out QAB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv_top_k_qab: Option<f64>,
+    /// Its pseudo-count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv_top_k_pseudo_count: Option<f64>,
+}
+
+/// How the shrinkage pseudo-count was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum ShrinkageMethod {
+    /// Cross-validated Brier score.
+    CrossValidation,
+    /// Given by the user.
+    Fixed,
+    /// Routing cross-validation (held-out QAB).
+    RoutingCv,
+}
+
+/// How the clustering was selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum SelectionMethod {
+    /// The best mean cosine silhouette of the sweep.
+    Silhouette,
+    /// The best held-out routing QAB.
+    RoutingCv,
 }
 
 /// How the per-cluster error rates were shrunk toward each model's global error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Shrinkage {
     /// Pseudo-count `a` in `(errors + a·global) / (n + a)`.
     pub pseudo_count: f64,
-    /// `cross-validation` or `fixed`.
-    pub method: String,
-    /// Cross-validated Brier score per tried pseudo-count (`[a, score]`).
+    /// How `a` was chosen.
+    pub method: ShrinkageMethod,
+    /// Cross-validated score per tried pseudo-count (`[a, score]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cv_scores: Vec<[f64; 2]>,
+}
+
+/// The cluster assignment a profile recommends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingAssignment {
+    /// The nearest cluster.
+    Hard,
+    /// A similarity-weighted mix of the `top_k` nearest clusters.
+    Soft,
 }
 
 /// The cluster assignment a profile recommends
 /// ([`Router::options`](crate::route::Router::options) starts from it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoutingDefaults {
-    /// `hard` (the nearest cluster) or `soft` (a similarity-weighted mix of
-    /// the `top_k` nearest clusters).
-    pub assignment: String,
+    /// Hard or soft.
+    pub assignment: RoutingAssignment,
     /// Clusters mixed by soft assignment (1 ..= 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_k: Option<usize>,
@@ -86,28 +173,24 @@ pub struct RoutingDefaults {
     /// every assignment tried (`[top_k, qab]`, `top_k = 1` being hard).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cv_scores: Vec<[f64; 2]>,
-    /// Unknown fields, kept on rewrite.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl RoutingDefaults {
     /// Hard assignment at the default temperature.
     pub fn hard() -> Self {
         RoutingDefaults {
-            assignment: "hard".into(),
+            assignment: RoutingAssignment::Hard,
             top_k: None,
             // 0.05 as written, not the f32's binary expansion.
-            temperature: (f64::from(crate::route::DEFAULT_TEMPERATURE) * 1e6).round() / 1e6,
+            temperature: crate::routing::round6(f64::from(crate::routing::DEFAULT_TEMPERATURE)),
             cv_scores: Vec::new(),
-            extra: Map::new(),
         }
     }
 
     /// Soft assignment over `top_k` clusters at the default temperature.
     pub fn soft(top_k: usize) -> Self {
         RoutingDefaults {
-            assignment: "soft".into(),
+            assignment: RoutingAssignment::Soft,
             top_k: Some(top_k),
             ..Self::hard()
         }
@@ -115,36 +198,30 @@ impl RoutingDefaults {
 
     /// The number of clusters mixed: 1 for hard assignment.
     pub fn clusters_mixed(&self) -> usize {
-        match self.assignment.as_str() {
-            "soft" => self.top_k.unwrap_or(1),
-            _ => 1,
+        match self.assignment {
+            RoutingAssignment::Soft => self.top_k.unwrap_or(1),
+            RoutingAssignment::Hard => 1,
         }
     }
 
     fn validate(&self) -> Result<(), ProfileError> {
-        match (self.assignment.as_str(), self.top_k) {
-            ("hard", None | Some(1)) => {}
-            ("hard", Some(k)) => {
+        let max = crate::routing::MAX_SOFT_TOP_K;
+        match (self.assignment, self.top_k) {
+            (RoutingAssignment::Hard, None | Some(1)) => {}
+            (RoutingAssignment::Hard, Some(k)) => {
                 return Err(invalid(
                     "metadata.routing.top_k",
                     format!("is {k}, but the assignment is hard"),
                 ))
             }
-            ("soft", Some(k)) if (1..=crate::route::MAX_SOFT_TOP_K).contains(&k) => {}
-            ("soft", k) => {
+            (RoutingAssignment::Soft, Some(k)) if (1..=max).contains(&k) => {}
+            (RoutingAssignment::Soft, k) => {
                 return Err(invalid(
                     "metadata.routing.top_k",
                     format!(
-                        "must be in 1..={} for soft assignment, got {}",
-                        crate::route::MAX_SOFT_TOP_K,
+                        "must be in 1..={max} for soft assignment, got {}",
                         k.map_or("nothing".into(), |k| k.to_string())
                     ),
-                ))
-            }
-            (other, _) => {
-                return Err(invalid(
-                    "metadata.routing.assignment",
-                    format!("must be `hard` or `soft`, got `{other}`"),
                 ))
             }
         }
@@ -165,6 +242,7 @@ impl RoutingDefaults {
 
 /// Profile metadata: what was built, from what, and why this clustering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Metadata {
     /// Number of clusters (rows of `cluster_centers`).
     pub n_clusters: usize,
@@ -176,8 +254,8 @@ pub struct Metadata {
     pub is_mock: bool,
     /// Mean cosine silhouette of the chosen clustering.
     pub silhouette_score: Option<f64>,
-    /// `kmeans` or `hdbscan`.
-    pub clustering_algorithm: String,
+    /// The algorithm of the chosen clustering.
+    pub clustering_algorithm: ClusteringAlgorithm,
     /// Parameters of the chosen clustering.
     pub params: Value,
     /// Every candidate considered, in sweep order.
@@ -190,9 +268,9 @@ pub struct Metadata {
     pub seed: u64,
     /// `aurora-router <version>`.
     pub generator: String,
-    /// How the clustering was selected (`silhouette` or `routing-cv`).
+    /// How the clustering was selected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selection_method: Option<String>,
+    pub selection_method: Option<SelectionMethod>,
     /// Shrinkage of the error rates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shrinkage: Option<Shrinkage>,
@@ -203,7 +281,7 @@ pub struct Metadata {
     /// Build time (RFC 3339), only with `--stamp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    /// Unknown fields, kept on rewrite.
+    /// Fields a later version added, kept on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -211,6 +289,7 @@ pub struct Metadata {
 /// Raw counts behind one model's error rates: per cluster, the number of
 /// labelled prompts and the summed error (`1 − correctness`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Counts {
     /// Labelled prompts per cluster.
     pub n: Vec<u64>,
@@ -218,11 +297,10 @@ pub struct Counts {
     pub errors: Vec<f64>,
 }
 
-/// A validated router profile, centroids decoded to `f32` (exact float16 values).
+/// The `router` section of a profile file: a validated router profile,
+/// centroids decoded to `f32` (exact float16 values).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
-    /// Format version.
-    pub version: String,
     /// Metadata.
     pub metadata: Metadata,
     /// `n_clusters × feature_dim` centroids, row-major.
@@ -237,11 +315,18 @@ pub struct Profile {
     pub models: Vec<ModelInfo>,
 }
 
+/// The `router` section's JSON: [`Profile`] with its centroids encoded.
 #[derive(Serialize, Deserialize)]
-struct Wire {
-    version: String,
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "RouterSection"))]
+pub(crate) struct RouterWire {
     metadata: Metadata,
+    /// The centroids: a float16 matrix (`{"dtype": "float16", "encoding":
+    /// "base64-le", "shape": [K, d], "data": …}`), or (read only) an array
+    /// of K rows of d numbers.
+    #[cfg_attr(feature = "schema", schemars(with = "CentersSchema"))]
     cluster_centers: Value,
+    /// Only with the array form of `cluster_centers`: `float16`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dtype: Option<String>,
     cluster_sizes: Vec<u64>,
@@ -251,44 +336,111 @@ struct Wire {
     models: Vec<ModelInfo>,
 }
 
-/// Largest profile accepted, so a hostile file cannot exhaust memory.
-const MAX_PROFILE_BYTES: usize = 64 << 20;
+/// The schema of `cluster_centers`: the base64 matrix or rows of numbers.
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum CentersSchema {
+    Matrix(F16MatrixSchema),
+    Rows(Vec<Vec<f64>>),
+}
+
+/// The schema of an [`F16Matrix`](super::F16Matrix).
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+#[schemars(rename = "F16Matrix")]
+struct F16MatrixSchema {
+    /// Always `float16`.
+    #[schemars(regex(pattern = "^float16$"))]
+    dtype: String,
+    /// Always `base64-le`.
+    #[schemars(regex(pattern = "^base64-le$"))]
+    encoding: String,
+    /// `[rows, cols]`.
+    shape: [u64; 2],
+    /// The values as little-endian IEEE float16, row-major, base64 (standard
+    /// alphabet, padded).
+    data: String,
+}
+
+/// The top level of a profile file as this version knows it.
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+#[schemars(rename = "ProfileFile")]
+struct FileSchema {
+    /// Container format version, `3.x`.
+    #[schemars(regex(pattern = "^3(\\.[0-9]+)?$"))]
+    version: String,
+    /// The LLM router (`aurora profile build`).
+    router: Option<RouterWire>,
+    /// Sections of other jobs, or of later versions: kept byte for byte.
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
+}
+
+/// The JSON schema of a profile file, generated from the section types
+/// (`profiles/profile.schema.json` is this, pretty-printed).
+#[cfg(feature = "schema")]
+pub fn router_schema() -> Value {
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(FileSchema)).expect("a schema serialises");
+    if let Some(o) = schema.as_object_mut() {
+        o.insert(
+            "title".into(),
+            "Aurora Router profile file (container format 3)".into(),
+        );
+    }
+    schema
+}
+
+impl Section for Profile {
+    const NAME: &'static str = "router";
+
+    fn validate(&self) -> Result<(), ProfileError> {
+        Profile::validate(self)
+    }
+
+    /// Parses the section with typed errors for the values (a field of the
+    /// wrong JSON type is a [`ProfileError::Section`] error).
+    fn from_section_json(raw: &str) -> Result<Self, ProfileError> {
+        let wire: RouterWire =
+            serde_json::from_str(raw).map_err(|source| ProfileError::Section {
+                section: Self::NAME.to_string(),
+                source,
+            })?;
+        Profile::from_wire(wire)
+    }
+}
+
+impl Serialize for Profile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_wire().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Profile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let p =
+            Profile::from_wire(RouterWire::deserialize(d)?).map_err(serde::de::Error::custom)?;
+        p.validate().map_err(serde::de::Error::custom)?;
+        Ok(p)
+    }
+}
+
 /// Largest `n_clusters × feature_dim` accepted.
-const MAX_CENTER_VALUES: usize = 16 << 20;
+const MAX_CENTER_VALUES: usize = super::MAX_MATRIX_VALUES;
 
 impl Profile {
-    /// Parses and validates a profile.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, ProfileError> {
-        if bytes.len() > MAX_PROFILE_BYTES {
-            return Err(invalid(
-                "",
-                format!(
-                    "{} bytes is larger than the {MAX_PROFILE_BYTES}-byte limit",
-                    bytes.len()
-                ),
-            ));
-        }
-        let wire: Wire = serde_json::from_slice(bytes)?;
-        if !(wire.version == "2" || wire.version.starts_with("2.")) {
-            return Err(ProfileError::Version(wire.version));
-        }
+    /// Decodes the centroids (the caller validates the result).
+    fn from_wire(wire: RouterWire) -> Result<Self, ProfileError> {
         let k = wire.metadata.n_clusters;
         let d = wire.metadata.feature_dim;
-        if k == 0 {
-            return Err(invalid("metadata.n_clusters", "must be at least 1"));
-        }
-        if d == 0 {
-            return Err(invalid("metadata.feature_dim", "must be at least 1"));
-        }
-        if k.checked_mul(d).is_none_or(|v| v > MAX_CENTER_VALUES) {
-            return Err(invalid(
-                "metadata",
-                format!("{k} × {d} centroids is too large"),
-            ));
-        }
+        check_shape(k, d)?;
         let centroids = decode_centers(&wire.cluster_centers, wire.dtype.as_deref(), k, d)?;
         let p = Profile {
-            version: wire.version,
             metadata: wire.metadata,
             centroids,
             cluster_sizes: wire.cluster_sizes,
@@ -296,41 +448,50 @@ impl Profile {
             counts: wire.counts,
             models: wire.models,
         };
-        p.validate()?;
         Ok(p)
     }
 
-    /// Reads and validates a profile file.
+    fn to_wire(&self) -> RouterWire {
+        let mut bytes = Vec::with_capacity(self.centroids.len() * 2);
+        for &v in &self.centroids {
+            bytes.extend_from_slice(&f16::from_f32(v).to_le_bytes());
+        }
+        let centers = serde_json::json!({
+            "dtype": "float16",
+            "encoding": "base64-le",
+            "shape": [self.metadata.n_clusters, self.metadata.feature_dim],
+            "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        });
+        RouterWire {
+            metadata: self.metadata.clone(),
+            cluster_centers: centers,
+            dtype: None,
+            cluster_sizes: self.cluster_sizes.clone(),
+            llm_profiles: self.llm_profiles.clone(),
+            counts: self.counts.clone(),
+            models: self.models.clone(),
+        }
+    }
+
+    /// Parses a profile file (container format 3, or a format-2 router
+    /// profile) and validates its `router` section; other sections are
+    /// ignored. A file without one is [`ProfileError::MissingSection`].
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProfileError> {
+        ProfileFile::from_json(bytes)?.require::<Profile>()
+    }
+
+    /// Reads a profile file and validates its `router` section.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| ProfileError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_json(&bytes)
+        ProfileFile::read(path)?.require::<Profile>()
     }
 
     /// Checks every invariant a router relies on.
     pub fn validate(&self) -> Result<(), ProfileError> {
         // A `Profile` can be built in memory, bypassing `from_json`: repeat the
         // wire-level checks so nothing below can divide by zero, overflow or panic.
-        if !(self.version == "2" || self.version.starts_with("2.")) {
-            return Err(ProfileError::Version(self.version.clone()));
-        }
         let k = self.metadata.n_clusters;
         let d = self.metadata.feature_dim;
-        if k == 0 {
-            return Err(invalid("metadata.n_clusters", "must be at least 1"));
-        }
-        if d == 0 {
-            return Err(invalid("metadata.feature_dim", "must be at least 1"));
-        }
-        if k.checked_mul(d).is_none_or(|v| v > MAX_CENTER_VALUES) {
-            return Err(invalid(
-                "metadata",
-                format!("{k} × {d} centroids is too large"),
-            ));
-        }
+        check_shape(k, d)?;
         if let Some(r) = &self.metadata.routing {
             r.validate()?;
         }
@@ -449,41 +610,27 @@ impl Profile {
         Ok(())
     }
 
-    /// Serialises to compact JSON (centroids as base64 little-endian float16).
-    /// The output is deterministic: the same profile gives the same bytes.
+    /// A profile file (container format 3.0) holding this profile as its
+    /// only section, as compact JSON (centroids as base64 little-endian
+    /// float16). The output is deterministic: the same profile gives the
+    /// same bytes. To keep a file's other sections, read it as a
+    /// [`ProfileFile`], [`set_section`](ProfileFile::set_section) and write
+    /// that instead.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(self.centroids.len() * 2 + 1024);
-        for &v in &self.centroids {
-            bytes.extend_from_slice(&f16::from_f32(v).to_le_bytes());
-        }
-        let centers = serde_json::json!({
-            "dtype": "float16",
-            "encoding": "base64-le",
-            "shape": [self.metadata.n_clusters, self.metadata.feature_dim],
-            "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
-        });
-        let wire = Wire {
-            version: self.version.clone(),
-            metadata: self.metadata.clone(),
-            cluster_centers: centers,
-            dtype: None,
-            cluster_sizes: self.cluster_sizes.clone(),
-            llm_profiles: self.llm_profiles.clone(),
-            counts: self.counts.clone(),
-            models: self.models.clone(),
-        };
-        let mut out = serde_json::to_vec(&wire).expect("profile serialisation cannot fail");
-        out.push(b'\n');
-        out
+        self.to_file().to_json()
     }
 
-    /// Writes the profile to `path`.
+    /// A container holding this profile as its `router` section.
+    pub fn to_file(&self) -> ProfileFile {
+        let mut f = ProfileFile::new();
+        f.set_section_unchecked(self);
+        f
+    }
+
+    /// Writes the profile to `path` as a file of its own (see
+    /// [`to_json`](Self::to_json)).
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_json()).map_err(|source| ProfileError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        self.to_file().write(path)
     }
 
     /// Number of clusters.
@@ -511,6 +658,23 @@ impl Profile {
     pub fn error_rates(&self, m: usize) -> &[f64] {
         &self.llm_profiles[&self.models[m].name]
     }
+}
+
+/// Checks `n_clusters` and `feature_dim` before anything is sized by them.
+fn check_shape(k: usize, d: usize) -> Result<(), ProfileError> {
+    if k == 0 {
+        return Err(invalid("metadata.n_clusters", "must be at least 1"));
+    }
+    if d == 0 {
+        return Err(invalid("metadata.feature_dim", "must be at least 1"));
+    }
+    if k.checked_mul(d).is_none_or(|v| v > MAX_CENTER_VALUES) {
+        return Err(invalid(
+            "metadata",
+            format!("{k} × {d} centroids is too large"),
+        ));
+    }
+    Ok(())
 }
 
 fn decode_centers(

@@ -3,33 +3,7 @@
 
 use super::error::ProfileError;
 use super::format::{Counts, ModelInfo, Profile};
-
-/// Shrunk per-cluster error rates: `(errors_c + a·global) / (n_c + a)`, the
-/// posterior mean under a Beta prior of strength `a` centred on the model's
-/// global error. An empty cluster gets the global error.
-///
-/// ```
-/// use aurora_router::profile::error_rates;
-/// let r = error_rates(&[10, 0], &[2.0, 0.0], 0.5, 10.0);
-/// assert!((r[0] - 0.35).abs() < 1e-12);
-/// assert_eq!(r[1], 0.5);
-/// ```
-pub fn error_rates(n: &[u64], errors: &[f64], global: f64, pseudo_count: f64) -> Vec<f64> {
-    n.iter()
-        .zip(errors)
-        .map(|(&n, &e)| {
-            let denom = n as f64 + pseudo_count;
-            if denom > 0.0 {
-                ((e + pseudo_count * global) / denom).clamp(0.0, 1.0)
-            } else {
-                global
-            }
-        })
-        .collect()
-}
-
-/// Pseudo-count used when a profile records none.
-pub const DEFAULT_PSEUDO_COUNT: f64 = 10.0;
+use crate::routing::{error_rates, round6, Centroids, DEFAULT_PSEUDO_COUNT};
 
 /// What [`Profile::add_model`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,21 +31,16 @@ impl Profile {
             .unwrap_or(DEFAULT_PSEUDO_COUNT)
     }
 
-    /// Index of the centroid most similar (largest dot product) to `v`.
-    pub fn nearest_cluster(&self, v: &[f32]) -> usize {
-        let mut best = (0, f32::NEG_INFINITY);
-        for c in 0..self.n_clusters() {
-            let s: f32 = self.centroid(c).iter().zip(v).map(|(a, b)| a * b).sum();
-            if s > best.1 {
-                best = (c, s);
-            }
-        }
-        best.0
+    /// The profile's centroids as the router uses them: re-normalised
+    /// after float16 rounding (the routing core's [`Centroids`]).
+    pub fn unit_centroids(&self) -> Centroids {
+        Centroids::new(&self.centroids, self.dim())
     }
 
     /// Adds `model` from labelled prompts: each embedding (`rows`, one
-    /// L2-normalised vector of `feature_dim` per prompt) is assigned to its
-    /// nearest centroid and the model's per-cluster error is estimated from
+    /// vector of `feature_dim` per prompt) is assigned to the cluster the
+    /// router gives it under hard assignment ([`Centroids::nearest`] over the
+    /// re-normalised centroids, exactly as `aurora route --hard`) and the model's per-cluster error is estimated from
     /// `correctness` (in `[0, 1]`, one per prompt) with the profile's
     /// shrinkage toward the model's global error. The clusters do not change.
     /// A model of the same name is an error unless `replace` is set.
@@ -135,10 +104,13 @@ impl Profile {
             ));
         }
         let k = self.n_clusters();
+        let centroids = self.unit_centroids();
         let mut n = vec![0u64; k];
         let mut errors = vec![0.0f64; k];
-        for (row, &c) in rows.chunks_exact(d).zip(correctness) {
-            let cluster = self.nearest_cluster(row);
+        for (i, (row, &c)) in rows.chunks_exact(d).zip(correctness).enumerate() {
+            let cluster = centroids
+                .nearest(row)
+                .map_err(|e| bad("embeddings", format!("row {i}: {e}")))?;
             n[cluster] += 1;
             errors[cluster] += 1.0 - c;
         }
@@ -174,9 +146,4 @@ impl Profile {
             pseudo_count: a,
         })
     }
-}
-
-/// Rounds to 6 decimals (keeps profiles compact; far below estimation noise).
-pub(crate) fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
 }

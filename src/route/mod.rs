@@ -1,12 +1,13 @@
 //! Runtime routing: pick a model for a prompt from a router profile.
 //!
-//! A [`Router`] is loaded once from a profile (JSON bytes, a file or a
-//! [`Profile`]) and then routes embeddings ([`Router::route_embedding`]) or
+//! A [`Router`] is loaded once from the `router` section of a profile file
+//! (JSON bytes, a path, a [`ProfileFile`] or a [`Profile`]) and then routes embeddings ([`Router::route_embedding`]) or
 //! texts through an [`Embedder`] ([`Router::route_text`]):
 //!
 //! 1. the query's cosine similarity to every cluster centroid is computed
 //!    (centroids are re-normalised to unit length at load, since float16
-//!    storage rounds them off the sphere);
+//!    storage rounds them off the sphere; the routing core's
+//!    [`Centroids`](crate::routing::Centroids) holds them and the kernels);
 //! 2. the nearest cluster gives each model's expected error — or, with soft
 //!    assignment, a similarity-weighted mix of the top-k clusters does;
 //! 3. the model minimising `expected_error + λ · cost / max_cost` among the
@@ -75,7 +76,6 @@
 //! ```
 
 mod decision;
-mod kernel;
 mod options;
 
 use std::path::Path;
@@ -87,8 +87,10 @@ pub use options::{
 
 use decision::{Errors, ModelMask};
 
+use crate::routing::{choose_among, mix, Centroids, QueryNorm, TopK, VectorError};
+
 use crate::embed::{EmbedError, Embedder};
-use crate::profile::{ModelInfo, Profile, ProfileError};
+use crate::profile::{ModelInfo, Profile, ProfileError, ProfileFile};
 
 /// Errors of the routing layer.
 #[derive(Debug, thiserror::Error)]
@@ -172,8 +174,8 @@ pub struct Router {
     d: usize,
     /// Number of models `M`.
     m: usize,
-    /// `K × d` unit-length centroids, row-major.
-    centroids: Box<[f32]>,
+    /// The `K` unit-length centroids.
+    centroids: Centroids,
     /// `K × M` expected errors, row-major: row `c` is cluster `c`.
     errors: Box<[f64]>,
     /// Model costs.
@@ -182,9 +184,6 @@ pub struct Router {
     cost_norm: Box<[f64]>,
     /// Cluster-size-weighted mean error per model.
     global: Box<[f64]>,
-    /// The CPU has AVX2 and FMA (x86-64 only; detected at load).
-    #[cfg(target_arch = "x86_64")]
-    avx2_fma: bool,
 }
 
 // The contract: a router can be shared across threads.
@@ -215,54 +214,6 @@ impl std::fmt::Debug for Router {
     }
 }
 
-/// How the query's norm is applied to its dot products.
-#[derive(Clone, Copy)]
-enum QueryNorm {
-    /// `1 / ‖q‖`, the f32 fast path.
-    Fast(f32),
-    /// `‖q‖` in f64, for queries whose squared norm leaves f32's range.
-    Slow(f64),
-}
-
-/// Receives each cluster's similarity during a scan (the top-k buffer for
-/// soft assignment, nothing for hard).
-trait Sink {
-    fn push(&mut self, s: f32, c: usize);
-}
-
-impl Sink for () {
-    #[inline(always)]
-    fn push(&mut self, _: f32, _: usize) {}
-}
-
-/// The `cap` most similar clusters, most similar first (earlier cluster
-/// first among equals), on the stack.
-struct TopK {
-    buf: [(f32, u32); MAX_SOFT_TOP_K],
-    len: usize,
-    cap: usize,
-}
-
-impl Sink for TopK {
-    #[inline]
-    fn push(&mut self, s: f32, c: usize) {
-        if self.len == self.cap {
-            if s <= self.buf[self.len - 1].0 {
-                return;
-            }
-            self.len -= 1;
-        }
-        let mut i = self.len;
-        while i > 0 && self.buf[i - 1].0 < s {
-            self.buf[i] = self.buf[i - 1];
-            i -= 1;
-        }
-        // `c < K ≤ 16 Mi` (the profile's size limit), so it fits in u32.
-        self.buf[i] = (s, c as u32);
-        self.len += 1;
-    }
-}
-
 impl Router {
     /// Parses, validates and loads a profile from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, RouteError> {
@@ -273,6 +224,12 @@ impl Router {
     /// Reads, validates and loads a profile file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, RouteError> {
         Ok(Self::from_valid_profile(Profile::read(path)?))
+    }
+
+    /// Loads the `router` section of a profile file (other sections are
+    /// ignored); [`ProfileError::MissingSection`] when it has none.
+    pub fn from_file(file: &ProfileFile) -> Result<Self, RouteError> {
+        Ok(Self::from_valid_profile(file.require::<Profile>()?))
     }
 
     /// Validates ([`Profile::validate`]) and loads a profile: re-normalises
@@ -288,14 +245,8 @@ impl Router {
         let k = profile.n_clusters();
         let d = profile.dim();
         let m = profile.models.len();
-        let mut centroids = Vec::with_capacity(k * d);
-        for row in profile.centroids.chunks_exact(d) {
-            // Finite and non-zero by validation. Float16 values (|v| ≤ 65504,
-            // at most 16 Mi of them) cannot overflow an f32 sum of squares,
-            // and the vectorised sum is accurate to a few f32 ulps.
-            let inv = 1.0 / f64::from(kernel::sum_squares(row)).sqrt();
-            centroids.extend(row.iter().map(|&v| (f64::from(v) * inv) as f32));
-        }
+        // Finite and non-zero by validation.
+        let centroids = Centroids::new(&profile.centroids, d);
         let mut errors = vec![0.0f64; k * m];
         for (j, model) in profile.models.iter().enumerate() {
             // Present with K entries in [0, 1] by validation.
@@ -328,14 +279,11 @@ impl Router {
             k,
             d,
             m,
-            centroids: centroids.into_boxed_slice(),
+            centroids,
             errors: errors.into_boxed_slice(),
             costs,
             cost_norm,
             global,
-            #[cfg(target_arch = "x86_64")]
-            avx2_fma: std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma"),
         }
     }
 
@@ -423,7 +371,7 @@ impl Router {
 
     /// The unit-length centroid of cluster `c`; `None` if out of range.
     pub fn centroid(&self, c: usize) -> Option<&[f32]> {
-        (c < self.k).then(|| &self.centroids[c * self.d..(c + 1) * self.d])
+        (c < self.k).then(|| self.centroids.row(c))
     }
 
     /// Checks that `embedder` is the one the profile was built with (same
@@ -489,7 +437,7 @@ impl Router {
         }
         let mask = self.resolve_mask(opts)?;
         let fallback = self.resolve_fallback(opts, &mask)?;
-        let norm = query_norm(embedding)?;
+        let norm = QueryNorm::of(embedding)?;
         let inv_t = 1.0 / opts.temperature();
         let top_k = match opts.assignment() {
             Assignment::Hard => 1,
@@ -497,14 +445,11 @@ impl Router {
         };
         let mut top = None;
         let (best, sim, confidence) = if top_k <= 1 {
-            self.scan_dispatch(embedding, norm, inv_t, &mut ())
+            self.centroids
+                .scan_dispatch(embedding, norm, inv_t, &mut ())
         } else {
-            let t = top.insert(TopK {
-                buf: [(0.0, 0); MAX_SOFT_TOP_K],
-                len: 0,
-                cap: top_k,
-            });
-            self.scan_dispatch(embedding, norm, inv_t, t)
+            let t = top.insert(TopK::new(top_k));
+            self.centroids.scan_dispatch(embedding, norm, inv_t, t)
         };
         let sim = sim.clamp(-1.0, 1.0);
         let confident =
@@ -512,7 +457,7 @@ impl Router {
         let (basis, errors) = match (&top, confident) {
             (_, false) => (Basis::Fallback, Errors::Borrowed(&self.global[..])),
             (None, true) => (Basis::Hard, Errors::Borrowed(self.error_row(best))),
-            (Some(t), true) => (Basis::Soft { clusters: t.len }, self.mix(t, inv_t)),
+            (Some(t), true) => (Basis::Soft { clusters: t.len() }, self.mix(t, inv_t)),
         };
         let model = match (basis, fallback) {
             (Basis::Fallback, Some(f)) => f,
@@ -535,177 +480,29 @@ impl Router {
         &self.errors[c * self.m..(c + 1) * self.m]
     }
 
-    /// Picks the kernel: f64 for out-of-range norms, AVX2 + FMA where the
-    /// CPU has them (x86-64), NEON four rows at a time on aarch64, the
-    /// portable one otherwise.
-    #[inline(always)]
-    fn scan_dispatch<S: Sink>(
-        &self,
-        q: &[f32],
-        norm: QueryNorm,
-        inv_t: f32,
-        sink: &mut S,
-    ) -> (usize, f32, f32) {
-        match norm {
-            QueryNorm::Fast(inv) => {
-                #[cfg(target_arch = "x86_64")]
-                if self.avx2_fma {
-                    // SAFETY: `avx2_fma` is only set when the running CPU
-                    // reports both features (`Router::from_profile`).
-                    return unsafe { self.scan_avx2_fma(q, inv, inv_t, sink) };
-                }
-                let one = |r: &[f32]| kernel::dot(q, r) * inv;
-                #[cfg(target_arch = "aarch64")]
-                let four = |rows: &[f32]| kernel::neon::dot4(q, rows).map(|s| s * inv);
-                #[cfg(not(target_arch = "aarch64"))]
-                let four = |rows: &[f32]| Self::each_row(rows, self.d, one);
-                self.scan(four, one, inv_t, sink)
-            }
-            QueryNorm::Slow(n) => {
-                let one = |r: &[f32]| (kernel::dot_f64(q, r) / n) as f32;
-                self.scan(
-                    |rows: &[f32]| Self::each_row(rows, self.d, one),
-                    one,
-                    inv_t,
-                    sink,
-                )
-            }
-        }
-    }
-
-    /// Four single-row similarities.
-    #[inline(always)]
-    fn each_row(rows: &[f32], d: usize, one: impl Fn(&[f32]) -> f32) -> [f32; 4] {
-        let mut out = [0.0; 4];
-        for (o, r) in out.iter_mut().zip(rows.chunks_exact(d)) {
-            *o = one(r);
-        }
-        out
-    }
-
-    /// [`scan`](Self::scan) with the AVX2 + FMA kernels (four rows at a time).
-    ///
-    /// # Safety
-    ///
-    /// The CPU must support `avx2` and `fma`.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn scan_avx2_fma<S: Sink>(
-        &self,
-        q: &[f32],
-        inv: f32,
-        inv_t: f32,
-        sink: &mut S,
-    ) -> (usize, f32, f32) {
-        // SAFETY (both closures): the caller guarantees the features.
-        self.scan(
-            |rows: &[f32]| unsafe { kernel::avx2::dot4(q, rows) }.map(|s| s * inv),
-            |r: &[f32]| unsafe { kernel::avx2::dot(q, r) } * inv,
-            inv_t,
-            sink,
-        )
-    }
-
-    /// One pass over the centroids, four rows at a time (`four`) then one
-    /// (`one`): the nearest cluster (earliest among equals), its similarity,
-    /// and its softmax probability at temperature `1 / inv_t`, accumulated
-    /// online (the running sum is rescaled when the maximum moves), so each
-    /// cluster costs one dot product and at most one `exp`.
-    #[inline(always)]
-    fn scan<F4, F1, S>(&self, four: F4, one: F1, inv_t: f32, sink: &mut S) -> (usize, f32, f32)
-    where
-        F4: Fn(&[f32]) -> [f32; 4],
-        F1: Fn(&[f32]) -> f32,
-        S: Sink,
-    {
-        // Start below any similarity so the first cluster becomes the best
-        // with z = 0 · e^… + 1 = 1.
-        let (mut best, mut best_s, mut z) = (0usize, f32::NEG_INFINITY, 0.0f32);
-        let mut visit = |c: usize, s: f32| {
-            if s > best_s {
-                // For the first cluster z = 0, so z becomes 1.
-                z = z * kernel::exp_neg((best_s - s) * inv_t) + 1.0;
-                best_s = s;
-                best = c;
-            } else {
-                z += kernel::exp_neg((s - best_s) * inv_t);
-            }
-            sink.push(s, c);
-        };
-        let blocks = self.centroids.chunks_exact(4 * self.d);
-        let rest = blocks.remainder();
-        let mut c = 0;
-        for block in blocks {
-            for s in four(block) {
-                visit(c, s);
-                c += 1;
-            }
-        }
-        for row in rest.chunks_exact(self.d) {
-            visit(c, one(row));
-            c += 1;
-        }
-        (best, best_s, 1.0 / z)
-    }
-
     /// Soft assignment: the weighted mean of the top clusters' error rows.
     fn mix(&self, top: &TopK, inv_t: f32) -> Errors<'_> {
-        let s_max = top.buf[0].0;
-        let fill = |out: &mut [f64]| {
-            let mut wsum = 0.0f64;
-            for &(s, c) in &top.buf[..top.len] {
-                let w = f64::from((s - s_max) * inv_t).exp();
-                wsum += w;
-                for (o, &e) in out.iter_mut().zip(self.error_row(c as usize)) {
-                    *o += w * e;
-                }
-            }
-            // wsum ≥ 1: the nearest cluster has weight exp(0).
-            for o in out.iter_mut() {
-                *o = (*o / wsum).clamp(0.0, 1.0);
-            }
-        };
+        let row = |c: usize| self.error_row(c);
         if self.m <= INLINE_MODELS {
             let mut buf = [0.0; INLINE_MODELS];
-            fill(&mut buf[..self.m]);
+            mix(top.as_slice(), inv_t, row, &mut buf[..self.m]);
             Errors::Inline { buf, len: self.m }
         } else {
             let mut v = vec![0.0; self.m];
-            fill(&mut v);
+            mix(top.as_slice(), inv_t, row, &mut v);
             Errors::Heap(v)
         }
     }
 
-    /// The allowed model minimising `e + λ · cost / max_cost`; ties to the
-    /// lower cost, then the lower error, then the lower index. `λ = ∞` is
-    /// pure cost.
+    /// The allowed model by the routing core's λ rule
+    /// ([`choose_among`]).
+    #[inline]
     fn choose(&self, errors: &[f64], lambda: f64, mask: &ModelMask) -> usize {
-        let pure_cost = lambda.is_infinite();
-        let mut best: Option<(usize, f64)> = None;
-        for (m, &e) in errors.iter().enumerate().take(self.m) {
-            if !mask.contains(m) {
-                continue;
-            }
-            let score = if pure_cost {
-                self.cost_norm[m]
-            } else {
-                e + lambda * self.cost_norm[m]
-            };
-            let better = match best {
-                None => true,
-                Some((b, bs)) => {
-                    score < bs
-                        || (score == bs
-                            && (self.costs[m] < self.costs[b]
-                                || (self.costs[m] == self.costs[b] && e < errors[b])))
-                }
-            };
-            if better {
-                best = Some((m, score));
-            }
-        }
         // The mask is never empty (an allowed list has ≥ 1 resolved model).
-        best.map_or(0, |(m, _)| m)
+        choose_among(errors, &self.costs, &self.cost_norm, lambda, |m| {
+            mask.contains(m)
+        })
+        .unwrap_or(0)
     }
 
     fn resolve(&self, r: &ModelRef) -> Result<usize, RouteError> {
@@ -750,24 +547,11 @@ impl Router {
     }
 }
 
-/// The query's norm from one pass that also checks finiteness (a NaN or an
-/// infinity makes the sum of squares non-finite); the exact culprit, the
-/// zero vector and f32 over/underflow are sorted out on the slow path only.
-#[inline]
-fn query_norm(q: &[f32]) -> Result<QueryNorm, RouteError> {
-    let ss = kernel::sum_squares(q);
-    if ss.is_finite() && ss >= 1e-20 {
-        return Ok(QueryNorm::Fast(1.0 / ss.sqrt()));
+impl From<VectorError> for RouteError {
+    fn from(e: VectorError) -> Self {
+        match e {
+            VectorError::NonFinite { index, value } => RouteError::NonFinite { index, value },
+            VectorError::ZeroVector => RouteError::ZeroVector,
+        }
     }
-    if let Some(index) = q.iter().position(|x| !x.is_finite()) {
-        return Err(RouteError::NonFinite {
-            index,
-            value: q[index],
-        });
-    }
-    let ss: f64 = q.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-    if ss == 0.0 {
-        return Err(RouteError::ZeroVector);
-    }
-    Ok(QueryNorm::Slow(ss.sqrt()))
 }

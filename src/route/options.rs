@@ -2,12 +2,9 @@
 
 use super::RouteError;
 
-/// Largest `top_k` accepted for soft assignment (the top-k buffer lives on
-/// the stack).
-pub const MAX_SOFT_TOP_K: usize = 64;
+pub use crate::routing::MAX_SOFT_TOP_K;
 
-/// Default softmax temperature for soft assignment and confidence.
-pub const DEFAULT_TEMPERATURE: f32 = 0.05;
+pub use crate::routing::DEFAULT_TEMPERATURE;
 
 /// A model named by its index in the profile's `models` or by its name.
 ///

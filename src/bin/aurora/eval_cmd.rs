@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use aurora_router::dataset::{read_prompts, read_results};
+use aurora_router::build::evaluate_uniroute;
+use aurora_router::data::{read_prompts, read_results};
 use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::eval::{
-    align_results, check_embedding_model, evaluate, evaluate_knn, evaluate_uniroute, EvalError,
-    EvalOptions, EvalReport, KnnRouter, Qab, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT,
+    align_results, check_embedding_model, evaluate, evaluate_knn, EvalError, EvalOptions,
+    EvalReport, KnnRouter, Qab, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT,
 };
 use aurora_router::route::Router;
 use clap::{Args, ValueEnum};

@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use aurora_router::build::{ProfileBuilder, Selection};
 use aurora_router::cluster::sweep::Sweep;
-use aurora_router::dataset::{read_prompts, read_results, LabelledSet};
+use aurora_router::data::{read_prompts, read_results, LabelledSet};
+use aurora_router::embed::PrecomputedEmbeddings;
 use aurora_router::eval::EvalError;
-use aurora_router::profile::{ModelInfo, Profile, ProfileBuilder, Selection};
+use aurora_router::profile::{ModelInfo, Profile, ProfileFile};
 use clap::{Args, Subcommand};
 
 use crate::embedding_args::EmbeddingArgs;
@@ -199,11 +201,11 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
             eprintln!(
                 "  kmeans k={:<4} hard: cv_qab={} pseudo-count={}; best mixing {} clusters: cv_qab={} pseudo-count={}",
                 e.n_clusters,
-                e.extra["cv_qab"],
-                e.extra["cv_pseudo_count"],
-                e.extra["cv_top_k"],
-                e.extra["cv_top_k_qab"],
-                e.extra["cv_top_k_pseudo_count"]
+                e.cv_qab.unwrap_or(f64::NAN),
+                e.cv_pseudo_count.unwrap_or(f64::NAN),
+                e.cv_top_k.unwrap_or(0),
+                e.cv_top_k_qab.unwrap_or(f64::NAN),
+                e.cv_top_k_pseudo_count.unwrap_or(f64::NAN)
             );
         }
     }
@@ -262,8 +264,13 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
 }
 
 fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
-    let mut profile =
-        Profile::read(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    // Read → modify → write through the container: sections this version
+    // does not know are written back byte for byte.
+    let mut file =
+        ProfileFile::read(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    let mut profile = file
+        .require::<Profile>()
+        .map_err(|e| format!("{}: {e}", a.profile.display()))?;
     let prompts = read_prompts(&a.prompts)?;
     let results = read_results(&a.results, &prompts)?;
     let column = results
@@ -280,7 +287,18 @@ fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
         }
     }
     let texts: Vec<&str> = prompts.iter().map(|p| p.text.as_str()).collect();
-    let emb = a.embedding.embed_all(&texts, quiet)?;
+    let mut emb = a.embedding.embed_all(&texts, quiet)?;
+    if let Some(path) = &a.embedding.embeddings {
+        // The rows exactly as `aurora route --embeddings` reads them (not
+        // re-normalised here), so each prompt lands in the cluster `route
+        // --hard` gives it, to the last bit.
+        let model = a
+            .embedding
+            .embedding_model
+            .as_deref()
+            .unwrap_or("precomputed");
+        emb.matrix = PrecomputedEmbeddings::load(path, model)?;
+    }
     if a.embedding.embeddings.is_none()
         && (emb.matrix.model_id() != md.embedding_model || emb.is_mock != md.is_mock)
     {
@@ -312,7 +330,8 @@ fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
     };
     let correctness: Vec<f64> = results.correctness.iter().map(|r| r[column]).collect();
     let report = profile.add_model(info, emb.matrix.as_slice(), &correctness, a.replace)?;
-    profile.write(&a.out)?;
+    file.set_section(&profile)?;
+    file.write(&a.out)?;
     println!(
         "{} `{}` (global error {:.3} on {} prompts, pseudo-count {}) -> {}",
         if report.replaced {

@@ -34,12 +34,11 @@
 use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
-use super::build::{cluster_counts, seeded_folds, BuildError};
-use super::update::error_rates;
-use crate::cluster::kmeans::SphericalKMeans;
-use crate::dataset::LabelledSet;
-use crate::eval::{choose, curve_from_expected_errors, default_lambdas, qab, QAB_BUDGETS};
-use crate::route::DEFAULT_TEMPERATURE;
+use super::profile::{cluster_counts, seeded_folds, BuildError};
+use crate::cluster::{ClusterAlgorithm, ClusterError};
+use crate::data::LabelledSet;
+use crate::eval::{curve_from_expected_errors, default_lambdas, qab, QAB_BUDGETS};
+use crate::routing::{choose, error_rates, mix, TopK, DEFAULT_TEMPERATURE};
 
 /// Pseudo-counts tried by routing cross-validation.
 pub const ROUTING_CV_PSEUDO_COUNTS: [f64; 9] =
@@ -118,8 +117,14 @@ impl RoutingCvScore {
     }
 }
 
+/// A clustering algorithm for each number of clusters K: what routing
+/// cross-validation chooses among. Any [`ClusterAlgorithm`] with a K
+/// parameter fits (spherical KMeans is the profile builder's).
+pub type KFamily<'a> = dyn Fn(usize) -> Result<Box<dyn ClusterAlgorithm>, ClusterError> + Sync + 'a;
+
 /// Runs routing cross-validation for every K in `ks` and every assignment
-/// in `top_ks` (clusters mixed; 1 = hard). `x` holds unit-length rows.
+/// in `top_ks` (clusters mixed; 1 = hard). `x` holds unit-length rows;
+/// `algorithm(k)` is the clustering fitted on each training fold.
 ///
 /// Ks larger than the smallest training fold are skipped: the scores
 /// returned cover the Ks that could be tried, in the order given.
@@ -131,7 +136,7 @@ pub fn routing_cv(
     top_ks: &[usize],
     folds: usize,
     seed: u64,
-    kmeans_runs: usize,
+    algorithm: &KFamily<'_>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<Vec<RoutingCvScore>, BuildError> {
     let n = x.nrows();
@@ -182,11 +187,9 @@ pub fn routing_cv(
             let train: Vec<usize> = (0..n).filter(|&i| fold_of[i] != f).collect();
             let test: Vec<usize> = (0..n).filter(|&i| fold_of[i] == f).collect();
             let xt = x.select(Axis(0), &train);
-            let fit = SphericalKMeans::params(k)
-                .seed(seed)
-                .n_runs(kmeans_runs)
-                .check()?
-                .fit(xt.view())?;
+            let fit = algorithm(k)?.fit(xt.view(), None)?;
+            // Clusters left empty are dropped by the fit.
+            let k = fit.centroids.nrows();
             let mut train_labels = vec![usize::MAX; n];
             for (&i, &l) in train.iter().zip(&fit.labels) {
                 train_labels[i] = l;
@@ -199,7 +202,7 @@ pub fn routing_cv(
                 fit.centroids.view(),
                 top_ks,
             );
-            let test_labels = nearest.iter().map(|nb| nb[0].1);
+            let test_labels = nearest.iter().map(|nb| nb[0].1 as usize);
             // Per-cluster count and summed correctness of the held-out prompts.
             let m = costs.len();
             let mut held_n = vec![0usize; k];
@@ -281,13 +284,13 @@ pub fn routing_cv(
 }
 
 /// For each row of `x`, its `max(top_ks)` most similar centroids as
-/// `(similarity, cluster)`, most similar first (ties to the lower index, as
-/// the router orders them).
+/// `(similarity, cluster)`, most similar first (ties to the lower index), by
+/// the routing core's [`TopK`], as the router orders them.
 fn nearest_clusters(
     x: ArrayView2<'_, f32>,
     centroids: ArrayView2<'_, f32>,
     top_ks: &[usize],
-) -> Vec<Vec<(f32, usize)>> {
+) -> Vec<Vec<(f32, u32)>> {
     let t = top_ks
         .iter()
         .copied()
@@ -298,35 +301,34 @@ fn nearest_clusters(
         .rows()
         .into_iter()
         .map(|r| {
-            let mut v: Vec<(f32, usize)> = r.iter().enumerate().map(|(c, &s)| (s, c)).collect();
-            v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            v.truncate(t);
-            v
+            let mut top = TopK::new(t);
+            for (c, &s) in r.iter().enumerate() {
+                top.insert(s, c);
+            }
+            top.as_slice().to_vec()
         })
         .collect()
 }
 
 /// Every prompt's expected errors under soft assignment over its `top_k`
-/// nearest clusters: the router's weights `exp((s − s_max) / T)` at the
-/// default temperature, normalised; `rates[m][c]` are the cluster rates.
-fn soft_expected(rates: &[Vec<f64>], nearest: &[Vec<(f32, usize)>], top_k: usize) -> Vec<Vec<f64>> {
+/// nearest clusters, mixed by the routing core ([`mix`]) at the default
+/// temperature; `rates[m][c]` are the cluster rates.
+fn soft_expected(rates: &[Vec<f64>], nearest: &[Vec<(f32, u32)>], top_k: usize) -> Vec<Vec<f64>> {
     let inv_t = 1.0 / DEFAULT_TEMPERATURE;
+    let k = rates.first().map_or(0, Vec::len);
+    let by_cluster: Vec<Vec<f64>> = (0..k)
+        .map(|c| rates.iter().map(|r| r[c]).collect())
+        .collect();
     nearest
         .iter()
         .map(|nb| {
-            let nb = &nb[..top_k.min(nb.len())];
-            let s_max = nb[0].0;
             let mut out = vec![0.0f64; rates.len()];
-            let mut wsum = 0.0f64;
-            for &(s, c) in nb {
-                let w = f64::from((s - s_max) * inv_t).exp();
-                wsum += w;
-                for (o, r) in out.iter_mut().zip(rates) {
-                    *o += w * r[c];
-                }
-            }
-            out.iter_mut()
-                .for_each(|o| *o = (*o / wsum).clamp(0.0, 1.0));
+            mix(
+                &nb[..top_k.min(nb.len())],
+                inv_t,
+                |c| &by_cluster[c][..],
+                &mut out,
+            );
             out
         })
         .collect()
@@ -375,9 +377,9 @@ mod tests {
         let c = ndarray::array![[1.0f32, 0.0], [0.0, 1.0], [0.8, 0.6]];
         let nb = nearest_clusters(x.view(), c.view(), &[1, 2, 8]);
         // Capped at K, most similar first.
-        assert_eq!(nb[0].iter().map(|p| p.1).collect::<Vec<_>>(), [0, 2, 1]);
+        assert_eq!(nb[0].iter().map(|p| p.1).collect::<Vec<_>>(), [0u32, 2, 1]);
         // Row 1's similarities are 0.6, 0.8 and 0.96.
-        assert_eq!(nb[1].iter().map(|p| p.1).collect::<Vec<_>>(), [2, 1, 0]);
+        assert_eq!(nb[1].iter().map(|p| p.1).collect::<Vec<_>>(), [2u32, 1, 0]);
         // top_k = 1 is the nearest cluster's row.
         let hard = soft_expected(&rates, &nb, 1);
         assert_eq!(hard[0], [0.1, 0.3]);

@@ -1,4 +1,4 @@
-//! Labelled prompt sets: the inputs of profile generation and evaluation.
+//! Labelled prompt sets: the inputs of profile building and evaluation.
 //!
 //! * prompts — JSON Lines, one `{"id": …, "text": …}` object per line
 //!   (`id` a string or an integer; other fields such as `category` are kept);
@@ -72,7 +72,7 @@ pub struct Prompt {
     pub category: Option<String>,
 }
 
-pub use crate::profile::ModelInfo;
+use super::ModelInfo;
 
 /// Reads a prompts JSONL file. Blank lines are not allowed except at the end.
 pub fn read_prompts(path: &Path) -> Result<Vec<Prompt>, DatasetError> {

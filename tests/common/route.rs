@@ -1,6 +1,4 @@
-//! Helpers shared by the `route_*` tests (included with `#[path]`), plus a
-//! few checks of the helpers themselves when built as their own target.
-#![allow(dead_code)]
+//! Helpers of the router tests: toy and random profiles, a fake embedder.
 
 use std::collections::BTreeMap;
 
@@ -72,7 +70,6 @@ pub fn profile(
     let k = centroids.len();
     let d = centroids[0].len();
     Profile {
-        version: "2.0".into(),
         metadata: metadata(k, d, embedding_model, is_mock),
         centroids: centroids
             .iter()
@@ -190,11 +187,4 @@ impl Embedder for FakeEmbedder {
     fn is_mock(&self) -> bool {
         self.mock
     }
-}
-
-#[test]
-fn helpers_build_valid_profiles() {
-    assert!(Profile::from_json(&toy_json()).is_ok());
-    random_profile(5, 7, 3, 1).validate().unwrap();
-    assert_eq!(f16_base64(&[1.0, 0.0]), "ADwAAA==");
 }

@@ -7,16 +7,17 @@ use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sha2::{Digest, Sha256};
 
-use super::format::{
-    Counts, Metadata, Profile, RoutingDefaults, SelectionEntry, Shrinkage, FORMAT_VERSION,
-};
 use super::routing_cv::{routing_cv, ROUTING_CV_PSEUDO_COUNTS};
-use super::update::{error_rates, round6};
 use crate::cluster::kmeans::SphericalKMeans;
 use crate::cluster::silhouette::{silhouette, SilhouetteSample};
-use crate::cluster::sweep::{compact, Candidate, CandidateParams, SweepOutcome, SweepValidParams};
-use crate::cluster::{ClusterError, DistanceMatrix};
-use crate::dataset::LabelledSet;
+use crate::cluster::sweep::{Candidate, CandidateParams, SweepOutcome, SweepValidParams};
+use crate::cluster::{ClusterAlgorithm, ClusterError, Clustering, DistanceMatrix};
+use crate::data::LabelledSet;
+use crate::profile::{
+    ClusteringAlgorithm, Counts, Metadata, Profile, RoutingDefaults, SelectionEntry,
+    SelectionMethod, Shrinkage, ShrinkageMethod,
+};
+use crate::routing::{error_rates, round6};
 
 /// Errors of profile building.
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +143,7 @@ impl ProfileBuildParams {
                     reason: "needs at least one K, each at least 2".into(),
                 });
             }
-            let max = crate::route::MAX_SOFT_TOP_K;
+            let max = crate::routing::MAX_SOFT_TOP_K;
             if top_ks.is_empty() || top_ks.iter().any(|&t| !(1..=max).contains(&t)) {
                 return Err(BuildError::InvalidParam {
                     name: "cv_top_ks",
@@ -186,7 +187,7 @@ impl ProfileBuildValidParams {
             Selection::Silhouette => {
                 let sweep = self.0.sweep.run(x, &d, progress)?;
                 let entries = sweep.candidates.iter().map(selection_entry).collect();
-                (sweep, entries, "silhouette", None, None)
+                (sweep, entries, SelectionMethod::Silhouette, None, None)
             }
             Selection::RoutingCv { ks, top_ks } => {
                 self.routing_cv_outcome(set, x, &d, ks, top_ks, progress)?
@@ -199,7 +200,7 @@ impl ProfileBuildValidParams {
                 a,
                 Shrinkage {
                     pseudo_count: a,
-                    method: "fixed".into(),
+                    method: ShrinkageMethod::Fixed,
                     cv_scores: Vec::new(),
                 },
             ),
@@ -219,7 +220,7 @@ impl ProfileBuildValidParams {
                     best[0],
                     Shrinkage {
                         pseudo_count: best[0],
-                        method: "cross-validation".into(),
+                        method: ShrinkageMethod::CrossValidation,
                         cv_scores: scores.iter().map(|s| [s[0], round6(s[1])]).collect(),
                     },
                 )
@@ -254,20 +255,24 @@ fn best_top_k(top_ks: &[usize]) -> usize {
 type Selected = (
     SweepOutcome,
     Vec<SelectionEntry>,
-    &'static str,
+    SelectionMethod,
     Option<Shrinkage>,
     Option<RoutingDefaults>,
 );
 
 fn selection_entry(c: &Candidate) -> SelectionEntry {
     SelectionEntry {
-        algorithm: c.algorithm.name().into(),
-        params: serde_json::to_value(c.params).unwrap_or_default(),
+        algorithm: ClusteringAlgorithm::from_name(c.algorithm.name()),
+        params: serde_json::to_value(&c.params).unwrap_or_default(),
         n_clusters: c.n_clusters,
         noise_fraction: round6(c.noise_fraction),
         silhouette: c.silhouette.map(round6),
         rejected: c.rejected.clone(),
-        extra: Default::default(),
+        cv_qab: None,
+        cv_pseudo_count: None,
+        cv_top_k: None,
+        cv_top_k_qab: None,
+        cv_top_k_pseudo_count: None,
     }
 }
 
@@ -285,7 +290,12 @@ impl ProfileBuildValidParams {
     ) -> Result<Selected, BuildError> {
         let seed = self.0.sweep.seed();
         let runs = self.0.sweep.kmeans_runs();
-        let scores = routing_cv(set, x, ks, top_ks, self.0.cv_folds, seed, runs, progress)?;
+        let kmeans = |k: usize| -> Result<Box<dyn ClusterAlgorithm>, ClusterError> {
+            Ok(Box::new(
+                SphericalKMeans::params(k).seed(seed).n_runs(runs).check()?,
+            ))
+        };
+        let scores = routing_cv(set, x, ks, top_ks, self.0.cv_folds, seed, &kmeans, progress)?;
         // K (and its pseudo-count) is chosen with hard assignment, as a
         // UniRoute-style router would; the assignment is then chosen at that
         // K. Choosing all three jointly lets the noisier soft scores pick a
@@ -300,12 +310,9 @@ impl ProfileBuildValidParams {
         });
         let choice = best.best();
         let a = choice.pseudo_count;
-        let fit = SphericalKMeans::params(best.k)
-            .seed(seed)
-            .n_runs(runs)
-            .check()?
-            .fit(x)?;
-        let (labels, centroids) = compact(fit.labels, fit.centroids);
+        let Clustering {
+            labels, centroids, ..
+        } = kmeans(best.k)?.fit(x, Some(d))?;
         let k = centroids.nrows();
         let s = silhouette(
             d,
@@ -321,26 +328,24 @@ impl ProfileBuildValidParams {
                 // assignment at this K.
                 let h = sc.best_for(hard);
                 let c = sc.best();
-                let mut extra = serde_json::Map::new();
-                extra.insert("cv_qab".into(), round6(h.qab).into());
-                extra.insert("cv_pseudo_count".into(), h.pseudo_count.into());
-                extra.insert("cv_top_k".into(), c.top_k.into());
-                extra.insert("cv_top_k_qab".into(), round6(c.qab).into());
-                extra.insert("cv_top_k_pseudo_count".into(), c.pseudo_count.into());
                 SelectionEntry {
-                    algorithm: "kmeans".into(),
+                    algorithm: ClusteringAlgorithm::KMeans,
                     params: serde_json::json!({ "k": sc.k }),
                     n_clusters: sc.k,
                     noise_fraction: 0.0,
                     silhouette: (sc.k == best.k).then(|| round6(s)),
                     rejected: None,
-                    extra,
+                    cv_qab: Some(round6(h.qab)),
+                    cv_pseudo_count: Some(h.pseudo_count),
+                    cv_top_k: Some(c.top_k),
+                    cv_top_k_qab: Some(round6(c.qab)),
+                    cv_top_k_pseudo_count: Some(c.pseudo_count),
                 }
             })
             .collect();
         let shrinkage = Shrinkage {
             pseudo_count: a,
-            method: "routing-cv".into(),
+            method: ShrinkageMethod::RoutingCv,
             cv_scores: ROUTING_CV_PSEUDO_COUNTS
                 .iter()
                 .zip(best.qab_for(choice.top_k))
@@ -363,7 +368,7 @@ impl ProfileBuildValidParams {
                 best: 0,
             },
             entries,
-            "routing-cv",
+            SelectionMethod::RoutingCv,
             Some(shrinkage),
             Some(routing),
         ))
@@ -376,7 +381,7 @@ fn assemble(
     x: ArrayView2<'_, f32>,
     winner: &Candidate,
     selection: Vec<SelectionEntry>,
-    selection_method: &str,
+    selection_method: SelectionMethod,
     pseudo_count: f64,
     shrinkage: Shrinkage,
     routing: Option<RoutingDefaults>,
@@ -410,21 +415,20 @@ fn assemble(
         embedding_model: embedding_model.to_string(),
         is_mock,
         silhouette_score: winner.silhouette.map(round6),
-        clustering_algorithm: winner.algorithm.name().into(),
-        params: serde_json::to_value(winner.params).unwrap_or_default(),
+        clustering_algorithm: ClusteringAlgorithm::from_name(winner.algorithm.name()),
+        params: serde_json::to_value(&winner.params).unwrap_or_default(),
         selection,
         noise_fraction: round6(winner.noise_fraction),
         dataset_sha256: dataset_sha256(set, x),
         seed: params.0.sweep.seed(),
         generator: format!("aurora-router {}", crate::VERSION),
-        selection_method: Some(selection_method.into()),
+        selection_method: Some(selection_method),
         shrinkage: Some(shrinkage),
         routing,
         created_at: params.0.created_at.clone(),
         extra: Default::default(),
     };
     let profile = Profile {
-        version: FORMAT_VERSION.into(),
         metadata,
         centroids: winner
             .centroids
