@@ -13,8 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=../shared/data/mmlu_pro
 [ -d "$data" ] || { echo "shared data missing at $data (../shared/data relative to the repo root)" >&2; exit 2; }
-cargo build --release --bin aurora -q
-a=./target/release/aurora
+cargo build --release --features cli --bin aurora -q
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+a="$target_dir/release/aurora"
 
 # build_and_eval OUT_DIR NAME [profile build flags…]: builds OUT_DIR/p_NAME.json
 # on OUT_DIR/train and evaluates it on OUT_DIR/test with both baselines.

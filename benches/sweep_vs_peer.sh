@@ -11,11 +11,12 @@ data=../shared/data/mmlu_pro
 [ -d "$data" ] || { echo "shared data missing at $data (../shared/data relative to the repo root)" >&2; exit 2; }
 out=bench-out; mkdir -p "$out"
 python3 -c 'import sklearn, hdbscan' 2>/dev/null || pip install -q -r benches/peers/requirements.txt
-cargo build --release --bin aurora -q
+cargo build --release --features cli --bin aurora -q
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 
 echo "== aurora profile build (threads=$threads)"
 /usr/bin/time -f '%e s wall, %M KB peak RSS' -o "$out/aurora.time" \
-  ./target/release/aurora --threads "$threads" --quiet profile build \
+  "$target_dir/release/aurora" --threads "$threads" --quiet profile build \
   --prompts "$data/questions.jsonl" --results "$data/correctness.csv" --models "$data/models.json" \
   --embeddings "$data/embeddings_minilm.f16.npy" --embedding-model all-MiniLM-L6-v2 \
   --out "$out/full.json" --labels-out "$out/full_labels.csv" --verbose 2> "$out/aurora.log"

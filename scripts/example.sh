@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 E=examples/mmlu_pro
 P=profiles/mmlu_pro-minilm.json
 
-cargo build --release --bin aurora -q
-aurora=./target/release/aurora
+echo "==> cargo build --release --features cli --bin aurora  (a few minutes the first time)"
+cargo build --release --features cli --bin aurora
+# Wherever cargo puts its builds (CARGO_TARGET_DIR, a workspace config, …).
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+aurora="$target_dir/release/aurora"
 
 echo "==> aurora profile build  ($E -> $P)"
 $aurora profile build \

@@ -31,10 +31,10 @@ case "${1:-}" in
     ;;
 esac
 
-# The cdylib (the `uniffi` feature is a default) and the generators. With
-# --tests, features resolve exactly as in `cargo test --workspace` (dev-
+# The cdylib (feature `uniffi`) and the generators. With the features
+# of scripts/test.sh and --tests, features resolve exactly as in its `cargo test` (dev-
 # dependencies included), so after the tests this rebuilds nothing.
-cargo build --quiet --workspace --bins --tests
+cargo build --quiet --workspace --features cli,uniffi,schema --bins --tests
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 bin="$target_dir/debug"
 so=libaurora_router.so

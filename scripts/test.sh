@@ -7,6 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The library's default features build the library only; CI builds and
+# tests everything: the `aurora` binary (cli), the Swift / Kotlin surface
+# (uniffi) and the schema generator (schema). Every script below that
+# reuses this build passes the same features, so nothing is rebuilt.
+features=cli,uniffi,schema
+
 # Each step's header also says how long the run has taken so far.
 step() { printf '\n==> %s  (%dm%02ds elapsed)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
@@ -14,16 +20,20 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --features "$features" -- -D warnings
 
-step "the mobile library has no CLI dependencies"
-if cargo tree -e normal --no-default-features -p aurora-router --prefix none | grep -E '^(clap|indicatif) '; then
-  echo "CLI dependencies leaked into the library" >&2
+step "the library (default features) has no CLI dependencies and builds on its own"
+if cargo tree -e normal -p aurora-router --prefix none | grep -E '^(clap|indicatif|uniffi|schemars) '; then
+  echo "CLI, uniffi or schema dependencies leaked into the default library" >&2
   exit 1
 fi
+cargo check -p aurora-router --lib
+
+step "layering: no module imports a layer above it"
+bash scripts/check-layers.sh
 
 step "tests (x86-64)"
-cargo test --workspace
+cargo test --workspace --features "$features"
 
 step "the C ABI from C, under valgrind"
 bash scripts/test-c.sh
@@ -43,7 +53,7 @@ step "tests (aarch64, under qemu)"
 # (tests/common/mod.rs: emulator()).
 # Doc tests run on x86-64 above; compiling each one again for aarch64
 # would only add minutes.
-cargo test --workspace --exclude uniffi-bindgen --target aarch64-unknown-linux-gnu --lib --bins --tests
+cargo test --workspace --exclude uniffi-bindgen --features cli,uniffi --target aarch64-unknown-linux-gnu --lib --bins --tests
 
 step "bindgen regenerates the checked-in bindings"
 cargo test -p cactus-sys --features bindgen --test bindgen
