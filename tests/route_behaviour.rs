@@ -9,6 +9,7 @@ use aurora_router::embed::{CactusEmbedder, EmbedError, Embedder};
 use aurora_router::route::{
     Assignment, Basis, ModelRef, RouteDecision, RouteError, RouteOptions, Router,
 };
+use aurora_router::routing::VectorError;
 use common::route::*;
 
 fn toy() -> Router {
@@ -81,7 +82,7 @@ fn non_finite_components_are_typed_errors() {
         let mut q = vec![0.5f32; 4];
         q[i] = bad;
         match r.route_embedding(&q, &RouteOptions::default()) {
-            Err(RouteError::NonFinite { index, value }) => {
+            Err(RouteError::InvalidEmbedding(VectorError::NonFinite { index, value })) => {
                 assert_eq!(index, i);
                 assert_eq!(value.to_bits(), bad.to_bits());
             }
@@ -95,7 +96,10 @@ fn non_finite_components_are_typed_errors() {
     q[90] = f32::INFINITY;
     assert!(matches!(
         r.route_embedding(&q, &RouteOptions::default()),
-        Err(RouteError::NonFinite { index: 77, .. })
+        Err(RouteError::InvalidEmbedding(VectorError::NonFinite {
+            index: 77,
+            ..
+        }))
     ));
 }
 
@@ -104,11 +108,11 @@ fn zero_vector_is_a_typed_error() {
     let r = toy();
     assert!(matches!(
         r.route_embedding(&[0.0; 4], &RouteOptions::default()),
-        Err(RouteError::ZeroVector)
+        Err(RouteError::InvalidEmbedding(VectorError::ZeroVector))
     ));
     assert!(matches!(
         r.route_embedding(&[-0.0, 0.0, -0.0, 0.0], &RouteOptions::default()),
-        Err(RouteError::ZeroVector)
+        Err(RouteError::InvalidEmbedding(VectorError::ZeroVector))
     ));
 }
 

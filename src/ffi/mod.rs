@@ -109,7 +109,7 @@ impl From<RouteError> for FfiError {
             RouteError::Embed(_) => AuroraStatus::Embedder,
             RouteError::EmbedderMismatch { .. } => AuroraStatus::EmbedderMismatch,
             RouteError::Dimension { .. } => AuroraStatus::Dimension,
-            RouteError::NonFinite { .. } | RouteError::ZeroVector => AuroraStatus::InvalidEmbedding,
+            RouteError::InvalidEmbedding(_) => AuroraStatus::InvalidEmbedding,
             _ => AuroraStatus::InvalidArgument,
         };
         FfiError::new(status, e.to_string())

@@ -117,11 +117,9 @@ impl From<RouteError> for RouterError {
                 expected: expected as u64,
                 got: got as u64,
             },
-            e @ (RouteError::NonFinite { .. } | RouteError::ZeroVector) => {
-                RouterError::InvalidEmbedding {
-                    reason: e.to_string(),
-                }
-            }
+            e @ RouteError::InvalidEmbedding(_) => RouterError::InvalidEmbedding {
+                reason: e.to_string(),
+            },
             e => RouterError::InvalidOption {
                 reason: e.to_string(),
             },

@@ -126,17 +126,10 @@ pub enum RouteError {
         /// The dimension received.
         got: usize,
     },
-    /// An embedding component is NaN or infinite.
-    #[error("embedding component {index} is not finite ({value})")]
-    NonFinite {
-        /// Index of the first such component.
-        index: usize,
-        /// Its value.
-        value: f32,
-    },
-    /// The embedding is all zeros: it has no direction to route by.
-    #[error("embedding is the zero vector")]
-    ZeroVector,
+    /// The embedding cannot be routed: a component is NaN or infinite, or
+    /// it is the zero vector.
+    #[error(transparent)]
+    InvalidEmbedding(#[from] VectorError),
     /// A routing option is out of range.
     #[error("invalid route option `{name}`: {reason}")]
     InvalidOption {
@@ -420,8 +413,8 @@ impl Router {
     /// Routes one embedding (any length-`dim()` vector with a finite,
     /// non-zero norm; it need not be normalised).
     ///
-    /// Errors: [`RouteError::Dimension`], [`RouteError::NonFinite`],
-    /// [`RouteError::ZeroVector`], and for options naming models,
+    /// Errors: [`RouteError::Dimension`], [`RouteError::InvalidEmbedding`]
+    /// (a non-finite component, the zero vector), and for options naming models,
     /// [`RouteError::UnknownModel`], [`RouteError::ModelIndexOutOfRange`],
     /// [`RouteError::FallbackNotAllowed`].
     pub fn route_embedding(
@@ -544,14 +537,5 @@ impl Router {
             ));
         }
         Ok(Some(f))
-    }
-}
-
-impl From<VectorError> for RouteError {
-    fn from(e: VectorError) -> Self {
-        match e {
-            VectorError::NonFinite { index, value } => RouteError::NonFinite { index, value },
-            VectorError::ZeroVector => RouteError::ZeroVector,
-        }
     }
 }

@@ -41,6 +41,7 @@ pub fn emulator() -> Vec<String> {
 
 /// A `Command` running the `aurora` binary built for these tests (through
 /// [`emulator`] when there is one).
+#[cfg(feature = "cli")]
 pub fn aurora_cmd() -> Command {
     let exe = env!("CARGO_BIN_EXE_aurora");
     let mut words = emulator().into_iter();
