@@ -12,6 +12,9 @@
 //!   shared distance matrix, and the sweep that picks a clustering.
 //! * [`profile`] — the JSON profile format (float16 centroids, per-cluster
 //!   error rates) and the builder that produces it.
+//! * [`taxonomy`] — a recursive cluster taxonomy: the `taxonomy` section,
+//!   its runtime (an embedding's path), the builder, annotations and tests of
+//!   where models fail.
 //! * [`ffi`] — the C ABI (`include/aurora_router.h`).
 //! * `mobile` (feature `uniffi`) — the Swift / Kotlin API (`bindings/`).
 //!
@@ -32,6 +35,7 @@ pub mod ffi;
 pub mod mobile;
 pub mod profile;
 pub mod route;
+pub mod taxonomy;
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
