@@ -134,6 +134,12 @@ pub fn build<'a>(
     Ok(tree)
 }
 
+/// Clamped to [-1, 1] and rounded to 6 decimals, so the value survives a
+/// JSON round trip exactly.
+fn round6(s: f64) -> f64 {
+    (s.clamp(-1.0, 1.0) * 1e6).round() / 1e6
+}
+
 fn centroid(x: ArrayView2<'_, f32>, members: &[usize]) -> Vec<f32> {
     let mut c = vec![0.0f64; x.ncols()];
     for &i in members {
@@ -196,9 +202,9 @@ impl Builder<'_> {
         }
         groups.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0[0].cmp(&b.0[0])));
         self.nodes[id].noise = noise;
-        self.nodes[id].split_silhouette = Some(split.silhouette.clamp(-1.0, 1.0));
+        self.nodes[id].split_silhouette = Some(round6(split.silhouette));
         for (g, s) in groups {
-            self.grow(Some(id), g, depth + 1, Some(s.clamp(-1.0, 1.0)))?;
+            self.grow(Some(id), g, depth + 1, Some(round6(s)))?;
         }
         Ok(())
     }
@@ -209,7 +215,7 @@ impl Builder<'_> {
         let n = members.len();
         let mcs = self
             .params
-            .min_cluster_size(self.input.embeddings.nrows(), depth);
+            .min_cluster_size_for(self.input.embeddings.nrows(), n, depth);
         if n < 2 * mcs || n < 3 {
             return Ok(None);
         }

@@ -81,6 +81,32 @@ impl std::str::FromStr for Method {
     }
 }
 
+/// Which item count the `min_cluster_size` rule scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SizeFrom {
+    /// `n_total · base_pct · decay^d` (the seed's rule as written): below
+    /// the root, clusters smaller than a few % of the *whole* corpus cannot
+    /// be found.
+    Total,
+    /// `n_node · base_pct · decay^d` (the seed's other variant): each node
+    /// is zoomed into at its own scale.
+    Node,
+}
+
+impl std::str::FromStr for SizeFrom {
+    type Err = TaxonomyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "total" => Ok(SizeFrom::Total),
+            "node" => Ok(SizeFrom::Node),
+            _ => Err(TaxonomyError::param(
+                "size-from",
+                format!("`{s}` is not one of total, node"),
+            )),
+        }
+    }
+}
+
 /// Unchecked build parameters (defaults as the CLI's).
 ///
 /// ```
@@ -109,6 +135,8 @@ pub struct TaxonomyParams {
     pub method: Method,
     /// Largest number of children per node (KMeans).
     pub max_children: usize,
+    /// Which count the `min_cluster_size` rule scales.
+    pub size_from: SizeFrom,
     /// Seed of KMeans, PCA and silhouette sampling.
     pub seed: u64,
     /// Keywords per node.
@@ -125,7 +153,9 @@ impl Default for TaxonomyParams {
 
 impl TaxonomyParams {
     /// The defaults: depth 3, base 5 %, decay 0.7, floor 10, min_samples 10,
-    /// silhouette threshold 0.3, PCA to 50, method `auto`, up to 20 children,
+    /// silhouette threshold 0.3, no reduction (`none`: measured better than
+    /// `pca:50` at depth 2, see BENCHMARKS.md), `min_cluster_size` from the
+    /// node's own count, method `auto`, up to 20 children,
     /// seed 42, 10 keywords, 8 representatives.
     pub fn new() -> Self {
         TaxonomyParams {
@@ -135,9 +165,10 @@ impl TaxonomyParams {
             floor: 10,
             min_samples: 10,
             silhouette_threshold: 0.3,
-            reduce: Reduce::Pca(50),
+            reduce: Reduce::None,
             method: Method::Auto,
             max_children: 20,
+            size_from: SizeFrom::Node,
             seed: 42,
             keywords: 10,
             representatives: 8,
@@ -186,6 +217,11 @@ impl TaxonomyParams {
     /// Sets the largest number of children per node.
     pub fn max_children(mut self, v: usize) -> Self {
         self.max_children = v;
+        self
+    }
+    /// Sets which count the `min_cluster_size` rule scales.
+    pub fn size_from(mut self, v: SizeFrom) -> Self {
+        self.size_from = v;
         self
     }
     /// Sets the seed.
@@ -250,7 +286,16 @@ impl TaxonomyValidParams {
     pub fn get(&self) -> &TaxonomyParams {
         &self.0
     }
-    /// The seed's rule: `max(floor, n_total · base_pct · decay^depth)`.
+    /// The seed's rule: `max(floor, n · base_pct · decay^depth)`, `n` the
+    /// total or the node's count ([`SizeFrom`]).
+    pub fn min_cluster_size_for(&self, n_total: usize, n_node: usize, depth: usize) -> usize {
+        match self.0.size_from {
+            SizeFrom::Total => self.min_cluster_size(n_total, depth),
+            SizeFrom::Node => self.min_cluster_size(n_node, depth),
+        }
+    }
+
+    /// `max(floor, n · base_pct · decay^depth)`.
     pub fn min_cluster_size(&self, n_total: usize, depth: usize) -> usize {
         let p = &self.0;
         let m = (n_total as f64 * p.base_pct * p.decay.powi(depth as i32)).round() as usize;

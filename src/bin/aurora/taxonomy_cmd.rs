@@ -9,7 +9,7 @@ use aurora_router::embed::Embedder;
 use aurora_router::profile::ProfileFile;
 use aurora_router::taxonomy::annotate::{annotate, read_annotations, write_annotations};
 use aurora_router::taxonomy::build::{build, BuildInput};
-use aurora_router::taxonomy::params::{Method, Reduce, TaxonomyParams};
+use aurora_router::taxonomy::params::{Method, Reduce, SizeFrom, TaxonomyParams};
 use aurora_router::taxonomy::{cache, metrics, naming, stats, Taxonomy, TaxonomyError};
 use clap::{Args, Subcommand};
 use ndarray::ArrayView2;
@@ -62,7 +62,7 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = 0.3)]
     silhouette_threshold: f64,
     /// Per-node reduction: `pca:N`, `none` (`umap:N` is not implemented).
-    #[arg(long, default_value = "pca:50")]
+    #[arg(long, default_value = "none")]
     reduce: String,
     /// Split method: `auto` (HDBSCAN and KMeans, best silhouette), `hdbscan` (the seed's), `kmeans`.
     #[arg(long, default_value = "auto")]
@@ -70,6 +70,9 @@ pub struct BuildArgs {
     /// Largest number of children per node.
     #[arg(long, default_value_t = 20)]
     max_children: usize,
+    /// What `min_cluster_size` scales: `total` (the seed's rule as written) or `node` (each node's own count).
+    #[arg(long, default_value = "node")]
+    size_from: String,
     /// Seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -210,6 +213,7 @@ fn run_build(a: BuildArgs, quiet: bool) -> CliResult {
         .reduce(a.reduce.parse::<Reduce>()?)
         .method(a.method.parse::<Method>()?)
         .max_children(a.max_children)
+        .size_from(a.size_from.parse::<SizeFrom>()?)
         .seed(a.seed);
     let checked = params.clone().check()?;
     let prompts = read_prompts(&a.prompts)?;
