@@ -15,9 +15,12 @@ fn close(a: f64, b: f64, rel: f64) {
     );
 }
 
+/// A table and scipy's χ², dof, p and Cramér's V.
+type Case<'a> = (&'a [[f64; 2]], f64, usize, f64, f64);
+
 #[test]
 fn chi2_and_cramers_v_match_scipy() {
-    let cases: [(&[[f64; 2]], f64, usize, f64, f64); 3] = [
+    let cases: [Case; 3] = [
         (
             &[[30., 10.], [20., 20.], [5., 25.]],
             23.333333333333336,

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-fn contingency<A: std::hash::Hash + Eq, B: std::hash::Hash + Eq>(
-    a: &[A],
-    b: &[B],
-) -> (Vec<f64>, Vec<f64>, HashMap<(usize, usize), f64>) {
+/// Row sums, column sums and the non-zero cells of a contingency table.
+type Contingency = (Vec<f64>, Vec<f64>, HashMap<(usize, usize), f64>);
+
+fn contingency<A: std::hash::Hash + Eq, B: std::hash::Hash + Eq>(a: &[A], b: &[B]) -> Contingency {
     let mut ia: HashMap<&A, usize> = HashMap::new();
     let mut ib: HashMap<&B, usize> = HashMap::new();
     let mut cells = HashMap::new();

@@ -99,27 +99,6 @@ pub fn clean_label(raw: &str) -> Option<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mmr_skips_duplicates() {
-        let x = ndarray::array![[1.0f32, 0.0], [1.0, 0.0], [0.8, 0.6], [0.0, 1.0]];
-        let reps = mmr_representatives(x.view(), &[0, 1, 2, 3], &[1.0, 0.0], 2);
-        assert_eq!(reps, vec![0, 2]);
-    }
-
-    #[test]
-    fn labels_are_cleaned() {
-        assert_eq!(
-            clean_label("\"Money word problems.\"\nmore").as_deref(),
-            Some("Money word problems")
-        );
-        assert_eq!(clean_label("  \n"), None);
-    }
-}
-
 /// Asks a generation model for a 2–5 word label of every non-root node,
 /// parents before children (pre-order), each prompt carrying the parent's
 /// label (or name) and up to 5 representative texts. `complete` maps chat
@@ -159,4 +138,25 @@ pub fn label_nodes(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mmr_skips_duplicates() {
+        let x = ndarray::array![[1.0f32, 0.0], [1.0, 0.0], [0.8, 0.6], [0.0, 1.0]];
+        let reps = mmr_representatives(x.view(), &[0, 1, 2, 3], &[1.0, 0.0], 2);
+        assert_eq!(reps, vec![0, 2]);
+    }
+
+    #[test]
+    fn labels_are_cleaned() {
+        assert_eq!(
+            clean_label("\"Money word problems.\"\nmore").as_deref(),
+            Some("Money word problems")
+        );
+        assert_eq!(clean_label("  \n"), None);
+    }
 }
