@@ -67,18 +67,40 @@ fn top_subspace(xc: ArrayView2<'_, f32>, k: usize, seed: u64) -> Array2<f32> {
     q.dot(&rot).mapv(|v| v as f32)
 }
 
-/// Modified Gram–Schmidt on the columns, in place.
+/// Modified Gram–Schmidt on the columns, in place, run twice per column
+/// ("twice is enough" for orthogonality). A column that vanishes (the data
+/// has lower rank than the block) is replaced by the first unit vector that
+/// is independent of the columns before it, so the basis stays orthonormal.
 fn orthonormalize(q: &mut Array2<f64>) {
-    let m = q.ncols();
+    let (d, m) = q.dim();
     for j in 0..m {
+        let before = q.column(j).dot(&q.column(j)).sqrt();
+        project_out(q, j);
+        let mut norm = q.column(j).dot(&q.column(j)).sqrt();
+        let mut e = 0;
+        while norm <= 1e-10 * before.max(1e-300) && e < d {
+            q.column_mut(j).fill(0.0);
+            q[[e, j]] = 1.0;
+            e += 1;
+            project_out(q, j);
+            norm = q.column(j).dot(&q.column(j)).sqrt();
+            if norm > 1e-6 {
+                break;
+            }
+        }
+        if norm > 0.0 {
+            q.column_mut(j).mapv_inplace(|v| v / norm);
+        }
+    }
+}
+
+/// Removes from column `j` its components along columns `0..j`, twice.
+fn project_out(q: &mut Array2<f64>, j: usize) {
+    for _ in 0..2 {
         for i in 0..j {
             let r = q.column(i).dot(&q.column(j));
             let ci = q.column(i).to_owned();
             q.column_mut(j).scaled_add(-r, &ci);
-        }
-        let norm = q.column(j).dot(&q.column(j)).sqrt();
-        if norm > 1e-300 {
-            q.column_mut(j).mapv_inplace(|v| v / norm);
         }
     }
 }
