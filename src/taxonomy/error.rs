@@ -97,6 +97,7 @@ pub enum TaxonomyError {
 }
 
 impl TaxonomyError {
+    #[cfg_attr(not(feature = "builder"), allow(dead_code))]
     pub(crate) fn param(name: &'static str, reason: impl Into<String>) -> Self {
         TaxonomyError::InvalidParam {
             name,
