@@ -20,6 +20,9 @@
 //! * [`profile`] — the profile file: a container of sections (float16
 //!   matrices), with the router's section ([`Profile`](profile::Profile)).
 //! * [`route`] — the runtime router.
+//! * [`taxonomy`] — a recursive cluster taxonomy: the `taxonomy` section,
+//!   its runtime (an embedding's path), the builder, annotations and tests of
+//!   where models fail.
 //! * `eval` (feature `builder`) — deferral curves, QAB and baselines.
 //! * `build` (feature `builder`) — building profiles (the clustering sweep,
 //!   routing cross-validation) and the UniRoute baseline.
@@ -45,6 +48,7 @@ pub mod mobile;
 pub mod profile;
 pub mod route;
 pub mod routing;
+pub mod taxonomy;
 
 /// The data layer's old name (`aurora_router::dataset`), kept for callers
 /// written before the layers were named.

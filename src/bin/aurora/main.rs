@@ -6,6 +6,7 @@ mod profile_cmd;
 mod progress;
 mod route_cmd;
 mod setup_cmd;
+mod taxonomy_cmd;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,9 @@ enum Command {
     Profile(profile_cmd::ProfileCommand),
     /// Evaluate a profile on a held-out labelled set: deferral curve, QAB, baselines.
     Eval(eval_cmd::EvalArgs),
+    /// Build, annotate, test and show a recursive cluster taxonomy.
+    #[command(subcommand)]
+    Taxonomy(taxonomy_cmd::TaxonomyCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Route(a) => route_cmd::run(a),
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
         Command::Eval(a) => eval_cmd::run(a, cli.quiet),
+        Command::Taxonomy(c) => taxonomy_cmd::run(c, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
