@@ -551,5 +551,8 @@ pub fn version() -> String {
     crate::VERSION.to_string()
 }
 
+mod templates;
+pub use templates::{TemplateMatch, Templates};
+
 #[cfg(test)]
 mod tests;

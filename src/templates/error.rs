@@ -71,7 +71,9 @@ pub enum TemplateError {
     #[error("query embedding is not usable: {0}")]
     InvalidEmbedding(String),
     /// Vectors or an embedder of another model than the one the set was loaded with.
-    #[error("embedding model mismatch: the templates were embedded with `{expected}`, got `{got}`")]
+    #[error(
+        "embedding model mismatch: the templates were embedded with `{expected}`, got `{got}`"
+    )]
     ModelMismatch {
         /// The serving model of the set.
         expected: String,
@@ -98,7 +100,9 @@ pub enum TemplateError {
     #[error("clustering failed: {0}")]
     Cluster(String),
     /// Calibration or evaluation needs the true response's acts and a pair has none.
-    #[error("{what}: pair {index} has no `acts` label (calibration and evaluation compare act sets)")]
+    #[error(
+        "{what}: pair {index} has no `acts` label (calibration and evaluation compare act sets)"
+    )]
     MissingLabel {
         /// The file or set.
         what: String,

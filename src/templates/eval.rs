@@ -67,14 +67,21 @@ pub fn evaluate(
     }
     let mut out = Vec::with_capacity(queries.nrows());
     for (i, q) in queries.rows().into_iter().enumerate() {
-        let truth = acts.get(i).cloned().flatten().ok_or_else(|| TemplateError::MissingLabel {
-            what: "evaluation pairs".into(),
-            index: i,
-        })?;
+        let truth = acts
+            .get(i)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| TemplateError::MissingLabel {
+                what: "evaluation pairs".into(),
+                index: i,
+            })?;
         let q = q.to_vec();
         let m = set.match_embedding(&q)?;
         let t = set.template(m.template);
-        let ok = t.response_acts.as_deref().is_some_and(|a| same_acts(a, &truth));
+        let ok = t
+            .response_acts
+            .as_deref()
+            .is_some_and(|a| same_acts(a, &truth));
         out.push((m.score, ok));
     }
     Ok(out)
@@ -113,12 +120,14 @@ pub fn retrieval_baseline(
                     bs = v;
                 }
             }
-            let truth = acts.get(i).cloned().flatten().ok_or_else(|| {
-                TemplateError::MissingLabel {
-                    what: "evaluation pairs".into(),
-                    index: i,
-                }
-            })?;
+            let truth =
+                acts.get(i)
+                    .cloned()
+                    .flatten()
+                    .ok_or_else(|| TemplateError::MissingLabel {
+                        what: "evaluation pairs".into(),
+                        index: i,
+                    })?;
             let pred = train_acts.get(best).cloned().flatten().ok_or_else(|| {
                 TemplateError::MissingLabel {
                     what: "baseline pairs".into(),
@@ -134,7 +143,11 @@ pub fn retrieval_baseline(
 
 impl EvalReport {
     /// Builds the report from the scored pairs (and the baseline's).
-    pub fn new(set: &TemplateSet, scored: &[(f32, bool)], baseline: Option<(usize, &[(f32, bool)])>) -> Self {
+    pub fn new(
+        set: &TemplateSet,
+        scored: &[(f32, bool)],
+        baseline: Option<(usize, &[(f32, bool)])>,
+    ) -> Self {
         let n = scored.len().max(1);
         let answered: Vec<bool> = scored
             .iter()

@@ -70,10 +70,13 @@ impl Embedder for LookupEmbedder {
         if text.trim().is_empty() {
             return Err(EmbedError::EmptyText);
         }
-        self.table.get(text).cloned().ok_or_else(|| EmbedError::Npy {
-            path: format!("lookup table of {}", self.model_id).into(),
-            reason: format!("no precomputed vector for the text {text:?}"),
-        })
+        self.table
+            .get(text)
+            .cloned()
+            .ok_or_else(|| EmbedError::Npy {
+                path: format!("lookup table of {}", self.model_id).into(),
+                reason: format!("no precomputed vector for the text {text:?}"),
+            })
     }
     fn dim(&self) -> usize {
         self.dim

@@ -8,6 +8,10 @@ use ndarray::{Array2, ArrayView2, Axis};
 use super::{PairSet, Template, TemplateError, TemplatesSection};
 use crate::cluster::kmeans::SphericalKMeans;
 
+/// Default [`MineParams::coherence_weight`], chosen on a validation split
+/// of the training dialogues (see BENCHMARKS.md).
+pub const DEFAULT_COHERENCE_WEIGHT: f32 = 0.0;
+
 /// Miner parameters, unchecked (builder).
 ///
 /// ```
@@ -25,6 +29,7 @@ pub struct MineParams {
     response_clusters: Option<usize>,
     variants: usize,
     kmeans_iterations: u64,
+    coherence_weight: f32,
 }
 
 /// Checked miner parameters.
@@ -39,7 +44,7 @@ impl Default for MineParams {
 
 impl MineParams {
     /// Defaults: min support 5, at most 400 templates, seed 42, incoming
-    /// clusters = max templates, 48 response clusters, 4 variants.
+    /// clusters = max templates, 48 response clusters, 8 variants.
     pub fn new() -> Self {
         MineParams {
             min_support: 5,
@@ -47,8 +52,9 @@ impl MineParams {
             seed: 42,
             incoming_clusters: None,
             response_clusters: None,
-            variants: 4,
-            kmeans_iterations: 40,
+            variants: 8,
+            kmeans_iterations: 25,
+            coherence_weight: DEFAULT_COHERENCE_WEIGHT,
         }
     }
     /// A pattern needs at least this many pairs to become a template.
@@ -82,6 +88,12 @@ impl MineParams {
         self.variants = n;
         self
     }
+    /// Weight of `ln(coherence)` in the matching score (see
+    /// [`TemplatesSection::coherence_weight`]).
+    pub fn coherence_weight(mut self, w: f32) -> Self {
+        self.coherence_weight = w;
+        self
+    }
     /// Maximum KMeans iterations.
     pub fn kmeans_iterations(mut self, n: u64) -> Self {
         self.kmeans_iterations = n;
@@ -106,6 +118,9 @@ impl MineParams {
         }
         if self.response_clusters == Some(0) {
             return bad("response_clusters", "must be at least 1");
+        }
+        if !(self.coherence_weight >= 0.0 && self.coherence_weight.is_finite()) {
+            return bad("coherence_weight", "must be a finite number ≥ 0");
         }
         if self.kmeans_iterations < 1 {
             return bad("kmeans_iterations", "must be at least 1");
@@ -188,13 +203,34 @@ fn pick(order: &[usize], text: impl Fn(usize) -> String, n: usize) -> (String, u
     (head, first, out)
 }
 
+/// The most common reply label of `members` (ties: the first seen), if
+/// any member has one.
+fn majority_label(set: &PairSet, members: &[usize]) -> Option<Vec<String>> {
+    let mut counts: Vec<(&Vec<String>, usize)> = Vec::new();
+    for &i in members {
+        if let Some(a) = &set.pairs[i].acts {
+            match counts.iter_mut().find(|(l, _)| *l == a) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((a, 1)),
+            }
+        }
+    }
+    let best = counts.iter().map(|(_, c)| *c).max()?;
+    counts
+        .into_iter()
+        .find(|(_, c)| *c == best)
+        .map(|(l, _)| l.clone())
+}
+
 /// Mines templates from `set`, whose texts are embedded by `x` (rows as
 /// [`PairSet`] documents them, L2-normalised), made by `model`.
 ///
 /// Incoming messages are clustered by spherical KMeans; replies too,
 /// globally. Each (incoming cluster, reply cluster) cell with at least
 /// `min_support` pairs becomes a template: its representatives are the
-/// cell's medoids, its coherence the cell's share of its incoming cluster.
+/// cell's medoids (the reply's among the cell's most common reply label,
+/// when the pairs carry `acts`), its coherence the cell's share of its
+/// incoming cluster.
 /// The `max_templates` best-supported cells are kept.
 pub fn mine(
     set: &PairSet,
@@ -221,7 +257,11 @@ pub fn mine(
     let xin: Array2<f32> = x.select(Axis(0), &set.incoming_rows);
     let xout: Array2<f32> = x.select(Axis(0), &set.response_rows);
     let cap = (n / p.min_support).max(1);
-    let k_in = p.incoming_clusters.unwrap_or(p.max_templates).min(cap).min(n);
+    let k_in = p
+        .incoming_clusters
+        .unwrap_or(p.max_templates)
+        .min(cap)
+        .min(n);
     let k_out = p.response_clusters.unwrap_or(48).min(cap).min(n);
     let lin = kmeans(xin.view(), k_in, params)?;
     let lout = kmeans(xout.view(), k_out, params)?;
@@ -249,7 +289,18 @@ pub fn mine(
         .iter()
         .map(|((c, _), members)| {
             let in_order = by_centrality(xin.view(), members);
-            let out_order = by_centrality(xout.view(), members);
+            // When the replies carry labels (SGD acts), the representative
+            // reply is the medoid of the cell's most common label.
+            let majority = majority_label(set, members);
+            let labelled: Vec<usize> = match &majority {
+                Some(l) => members
+                    .iter()
+                    .copied()
+                    .filter(|&i| set.pairs[i].acts.as_ref() == Some(l))
+                    .collect(),
+                None => members.clone(),
+            };
+            let out_order = by_centrality(xout.view(), &labelled);
             let (inc, _, inc_var) = pick(&in_order, |i| set.pairs[i].incoming.clone(), p.variants);
             let (resp, ri, resp_var) =
                 pick(&out_order, |i| set.pairs[i].response.clone(), p.variants);
@@ -269,6 +320,7 @@ pub fn mine(
         mining_model: model.to_string(),
         pairs: n as u64,
         params: params.as_json(k_in, k_out),
+        coherence_weight: p.coherence_weight,
         templates,
         calibrations: Vec::new(),
     })

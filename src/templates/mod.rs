@@ -57,6 +57,6 @@ pub use eval::{evaluate, retrieval_baseline, BaselineReport, EvalReport, Scored}
 #[cfg(feature = "builder")]
 pub use lookup::LookupEmbedder;
 #[cfg(feature = "builder")]
-pub use mine::{mine, MineParams, MineValidParams};
+pub use mine::{mine, MineParams, MineValidParams, DEFAULT_COHERENCE_WEIGHT};
 #[cfg(feature = "builder")]
 pub use pairs::{read_dialogue_pairs, read_pairs, Pair, PairSet};

@@ -16,6 +16,8 @@ pub struct TemplateSet {
     dim: usize,
     /// `templates × dim`, row-major, unit rows.
     prototypes: Vec<f32>,
+    /// Per template: `coherence_weight · ln(coherence)`, added to the cosine.
+    bias: Vec<f32>,
     threshold: f32,
     calibrated: bool,
 }
@@ -25,7 +27,8 @@ pub struct TemplateSet {
 pub struct TemplateMatch {
     /// Index of the template in the set.
     pub template: usize,
-    /// Cosine similarity of the query to the template's prototype, in [-1, 1].
+    /// The query's cosine similarity to the template's prototype, plus the
+    /// section's `coherence_weight · ln(coherence)` (≤ 0).
     pub score: f32,
     /// Whether the score clears the set's threshold ("a template fits").
     pub matched: bool,
@@ -101,7 +104,11 @@ impl TemplateSet {
         let vectors = embedder.embed_batch(&texts)?;
         let mut prototypes = vec![0.0f32; section.templates.len() * dim];
         let mut it = vectors.into_iter();
-        for (t, proto) in section.templates.iter().zip(prototypes.chunks_exact_mut(dim)) {
+        for (t, proto) in section
+            .templates
+            .iter()
+            .zip(prototypes.chunks_exact_mut(dim))
+        {
             for _ in t.incoming_texts() {
                 let mut v = it.next().unwrap_or_default();
                 if v.len() != dim {
@@ -116,7 +123,14 @@ impl TemplateSet {
             }
             l2_normalize(proto);
         }
+        let w = section.coherence_weight;
+        let bias = section
+            .templates
+            .iter()
+            .map(|t| if w == 0.0 { 0.0 } else { w * t.coherence.ln() })
+            .collect();
         Ok(TemplateSet {
+            bias,
             section,
             model,
             dim,
@@ -147,14 +161,19 @@ impl TemplateSet {
     pub fn match_embedding(&self, query: &[f32]) -> Result<TemplateMatch, TemplateError> {
         let inv = self.check_query(query)?;
         let (mut best, mut best_s) = (0usize, f32::NEG_INFINITY);
-        for (i, row) in self.prototypes.chunks_exact(self.dim).enumerate() {
-            let s = dot(query, row);
+        for (i, (row, b)) in self
+            .prototypes
+            .chunks_exact(self.dim)
+            .zip(&self.bias)
+            .enumerate()
+        {
+            let s = dot(query, row) * inv + b;
             if s > best_s {
                 best = i;
                 best_s = s;
             }
         }
-        let score = (best_s * inv).clamp(-1.0, 1.0);
+        let score = best_s;
         Ok(TemplateMatch {
             template: best,
             score,
@@ -162,14 +181,14 @@ impl TemplateSet {
         })
     }
 
-    /// Scores of `query` against every template (cosine, unnormalised query
-    /// is normalised), for evaluation.
+    /// Scores of `query` (normalised here) against every template.
     pub fn scores(&self, query: &[f32]) -> Result<Vec<f32>, TemplateError> {
         let inv = self.check_query(query)?;
         Ok(self
             .prototypes
             .chunks_exact(self.dim)
-            .map(|r| dot(query, r) * inv)
+            .zip(&self.bias)
+            .map(|(r, b)| dot(query, r) * inv + b)
             .collect())
     }
 

@@ -32,7 +32,7 @@ pub struct Template {
     /// Number of mined pairs in the pattern.
     pub support: u64,
     /// Share of the incoming cluster's pairs whose reply falls in this
-    /// pattern, in [0, 1] (1: every such message got this kind of reply).
+    /// pattern, in (0, 1] (1: every such message got this kind of reply).
     pub coherence: f32,
     /// The representative response's label (SGD dialogue acts), when the
     /// mined pairs carried one. Used by evaluation, not by matching.
@@ -94,6 +94,11 @@ pub struct TemplatesSection {
     /// The miner's parameters, as given (free-form, for the record).
     #[serde(default)]
     pub params: serde_json::Value,
+    /// Matching ranks templates by `cosine + coherence_weight · ln(coherence)`:
+    /// among near-equal matches, the pattern its incoming cluster usually
+    /// got wins (0: plain cosine).
+    #[serde(default)]
+    pub coherence_weight: f32,
     /// The templates, by decreasing support.
     pub templates: Vec<Template>,
     /// One calibrated threshold per serving model.
@@ -109,6 +114,7 @@ impl TemplatesSection {
             mining_model: mining_model.to_string(),
             pairs: 0,
             params: serde_json::Value::Null,
+            coherence_weight: 0.0,
             templates: Vec::new(),
             calibrations: Vec::new(),
         }
@@ -154,7 +160,9 @@ impl TemplatesSection {
 
     /// The calibration for serving model `model`, if any.
     pub fn calibration(&self, model: &str) -> Option<&Calibration> {
-        self.calibrations.iter().find(|c| c.embedding_model == model)
+        self.calibrations
+            .iter()
+            .find(|c| c.embedding_model == model)
     }
 
     /// Adds or replaces the calibration of its model.
@@ -190,11 +198,20 @@ impl Section for TemplatesSection {
         if major != Some(FORMAT_MAJOR) {
             return Err(ProfileError::invalid(
                 "templates.format",
-                format!("unsupported version `{}` (this reader supports {FORMAT_MAJOR}.x)", self.format),
+                format!(
+                    "unsupported version `{}` (this reader supports {FORMAT_MAJOR}.x)",
+                    self.format
+                ),
             ));
         }
         if self.mining_model.trim().is_empty() {
             return Err(ProfileError::invalid("templates.mining_model", "is empty"));
+        }
+        if !(self.coherence_weight >= 0.0 && self.coherence_weight.is_finite()) {
+            return Err(ProfileError::invalid(
+                "templates.coherence_weight",
+                format!("must be a finite number ≥ 0, got {}", self.coherence_weight),
+            ));
         }
         if self.templates.is_empty() {
             return Err(ProfileError::invalid("templates.templates", "is empty"));
@@ -209,10 +226,10 @@ impl Section for TemplatesSection {
             for (j, v) in t.response_variants.iter().enumerate() {
                 check_text(at(&format!("response_variants[{j}]")), v)?;
             }
-            if !(0.0..=1.0).contains(&t.coherence) {
+            if !(t.coherence > 0.0 && t.coherence <= 1.0) {
                 return Err(ProfileError::invalid(
                     at("coherence"),
-                    format!("must be in [0, 1], got {}", t.coherence),
+                    format!("must be in (0, 1], got {}", t.coherence),
                 ));
             }
         }

@@ -73,6 +73,9 @@ pub struct MineArgs {
     /// Reply clusters (default 48).
     #[arg(long)]
     response_clusters: Option<usize>,
+    /// Weight of ln(coherence) in the matching score.
+    #[arg(long, default_value_t = aurora_router::templates::DEFAULT_COHERENCE_WEIGHT)]
+    coherence_weight: f32,
 }
 
 /// The serving embedder and query vectors of calibrate / match / eval.
@@ -107,7 +110,10 @@ pub struct ServingArgs {
 
 impl ServingArgs {
     /// The serving embedder; `tables` are (texts, vectors) for --serve-precomputed.
-    fn embedder(&self, tables: &[(&[String], &PrecomputedEmbeddings)]) -> CliResult<Box<dyn Embedder>> {
+    fn embedder(
+        &self,
+        tables: &[(&[String], &PrecomputedEmbeddings)],
+    ) -> CliResult<Box<dyn Embedder>> {
         if let Some(p) = &self.model {
             return Ok(Box::new(CactusEmbedder::open(p)?));
         }
@@ -136,7 +142,10 @@ impl ServingArgs {
                 "--serve-precomputed needs --embeddings or --text-vectors",
             )?));
         }
-        Err("no serving model: give --model DIR, --mock, or --serve-precomputed with --embeddings".into())
+        Err(
+            "no serving model: give --model DIR, --mock, or --serve-precomputed with --embeddings"
+                .into(),
+        )
     }
 
     fn load_npy(&self, path: &Path, rows: usize) -> CliResult<PrecomputedEmbeddings> {
@@ -160,7 +169,12 @@ impl ServingArgs {
             serving.check_model(m.model_id())?;
             return Ok(m.view().select(Axis(0), &set.incoming_rows));
         }
-        embed_rows(embedder, set.pairs.iter().map(|p| p.incoming.as_str()), set.len(), quiet)
+        embed_rows(
+            embedder,
+            set.pairs.iter().map(|p| p.incoming.as_str()),
+            set.len(),
+            quiet,
+        )
     }
 }
 
@@ -214,7 +228,8 @@ fn run_mine(a: MineArgs, quiet: bool) -> CliResult {
     let mut p = MineParams::new()
         .min_support(a.min_support)
         .max_templates(a.max_templates)
-        .seed(a.seed);
+        .seed(a.seed)
+        .coherence_weight(a.coherence_weight);
     if let Some(k) = a.incoming_clusters {
         p = p.incoming_clusters(k);
     }
@@ -277,7 +292,9 @@ fn run_calibrate(a: CalibrateArgs, quiet: bool) -> CliResult {
         .collect();
     let embedder = a.serving.embedder(&tables)?;
     let ts = TemplateSet::from_section(section.clone(), embedder.as_ref(), Some(1.0))?;
-    let x = a.serving.queries(&set, pre.as_ref(), embedder.as_ref(), &ts, quiet)?;
+    let x = a
+        .serving
+        .queries(&set, pre.as_ref(), embedder.as_ref(), &ts, quiet)?;
     let acts: Vec<_> = set.pairs.iter().map(|p| p.acts.clone()).collect();
     let scored = evaluate(&ts, x.view(), &acts)?;
     let c = calibrate(&scored, ts.model(), ts.dim(), a.target_precision)?;
@@ -437,7 +454,9 @@ fn run_eval(a: EvalArgs, quiet: bool) -> CliResult {
         Some(t) => TemplateSet::load_with_threshold(&bytes, embedder.as_ref(), t)?,
         None => TemplateSet::load(&bytes, embedder.as_ref())?,
     };
-    let x = a.serving.queries(&set, pre.as_ref(), embedder.as_ref(), &ts, quiet)?;
+    let x = a
+        .serving
+        .queries(&set, pre.as_ref(), embedder.as_ref(), &ts, quiet)?;
     let acts: Vec<_> = set.pairs.iter().map(|p| p.acts.clone()).collect();
     let scored = evaluate(&ts, x.view(), &acts)?;
     let baseline = match &base {
@@ -455,11 +474,18 @@ fn run_eval(a: EvalArgs, quiet: bool) -> CliResult {
                 )?,
             };
             let train_acts: Vec<_> = b.pairs.iter().map(|p| p.acts.clone()).collect();
-            Some((b.len(), retrieval_baseline(train.view(), &train_acts, x.view(), &acts)?))
+            Some((
+                b.len(),
+                retrieval_baseline(train.view(), &train_acts, x.view(), &acts)?,
+            ))
         }
         None => None,
     };
-    let report = EvalReport::new(&ts, &scored, baseline.as_ref().map(|(n, s)| (*n, s.as_slice())));
+    let report = EvalReport::new(
+        &ts,
+        &scored,
+        baseline.as_ref().map(|(n, s)| (*n, s.as_slice())),
+    );
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -467,7 +493,14 @@ fn run_eval(a: EvalArgs, quiet: bool) -> CliResult {
             "{} pairs, {} templates (mined with {}, served with {}): threshold {:.4} → coverage {:.3}, act precision {:.3}",
             report.pairs, report.templates, ts.mining_model(), ts.model(), report.threshold, report.coverage, report.act_precision
         );
-        println!("coverage  threshold  act_precision{}", if report.baseline.is_some() { "  baseline" } else { "" });
+        println!(
+            "coverage  threshold  act_precision{}",
+            if report.baseline.is_some() {
+                "  baseline"
+            } else {
+                ""
+            }
+        );
         for (i, c) in report.curve.iter().enumerate() {
             let b = report
                 .baseline
@@ -475,7 +508,10 @@ fn run_eval(a: EvalArgs, quiet: bool) -> CliResult {
                 .and_then(|b| b.curve.get(i))
                 .map(|p| format!("  {:.3}", p.act_precision))
                 .unwrap_or_default();
-            println!("{:>8.2}  {:>9.4}  {:>13.3}{b}", c.coverage, c.threshold, c.act_precision);
+            println!(
+                "{:>8.2}  {:>9.4}  {:>13.3}{b}",
+                c.coverage, c.threshold, c.act_precision
+            );
         }
     }
     Ok(())
