@@ -24,7 +24,7 @@ for mined in minilm mock; do
   for served in minilm mock; do
     if [ $served = minilm ]; then S=("${MINI[@]}"); else S=("${MOCK[@]}"); fi
     echo "== mined with $mined, served with $served (dialogues 1001-1500)"
-    $A -q templates eval --templates "$OUT/t_$mined.json" --dialogues "$OUT/test.jsonl" "${S[@]}" --threshold -10 --json > "$OUT/eval_${mined}_${served}.json"
-    $A -q templates eval --templates "$OUT/t_$mined.json" --dialogues "$OUT/test.jsonl" "${S[@]}" --threshold -10
+    $A -q templates eval --templates "$OUT/t_$mined.json" --dialogues "$OUT/test.jsonl" "${S[@]}" --threshold=-10 --json > "$OUT/eval_${mined}_${served}.json"
+    $A -q templates eval --templates "$OUT/t_$mined.json" --dialogues "$OUT/test.jsonl" "${S[@]}" --threshold=-10
   done
 done
