@@ -482,3 +482,59 @@ fn cli_mine_calibrate_match_eval() {
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("no pairs"));
 }
+
+#[test]
+fn c_abi_loads_matches_and_reports_errors() {
+    use aurora_router::ffi::*;
+    use std::ffi::{CStr, CString};
+    if mock().is_none() {
+        return;
+    }
+    let e = aurora_embedder_open_mock(384);
+    assert!(!e.is_null());
+    let mut sec = TemplatesSection::new("m");
+    sec.templates.push(Template::new(
+        "wanna grab lunch?",
+        "yeah, what time works?",
+        3,
+    ));
+    sec.templates.push(Template::new(
+        "where is the station?",
+        "two blocks north.",
+        2,
+    ));
+    let bytes = sec.to_file_json().unwrap();
+    unsafe {
+        // No calibration for the mock: an error, NULL.
+        assert!(aurora_templates_load(bytes.as_ptr(), bytes.len(), e).is_null());
+        assert_eq!(aurora_last_error_code(), AuroraStatus::Profile as i32);
+        let t = aurora_templates_load_with_threshold(bytes.as_ptr(), bytes.len(), e, 0.2);
+        assert!(!t.is_null());
+        assert_eq!(aurora_templates_count(t), 2);
+        let text = CString::new("want to grab lunch?").unwrap();
+        let mut m = AuroraTemplateMatch {
+            template: 9,
+            score: 0.0,
+            matched: 0,
+        };
+        assert_eq!(aurora_templates_match_text(t, e, text.as_ptr(), &mut m), 0);
+        assert_eq!(m.template, 0);
+        assert_eq!(m.matched, 1);
+        let r = CStr::from_ptr(aurora_templates_response(t, 0))
+            .to_str()
+            .unwrap();
+        assert_eq!(r, "yeah, what time works?");
+        assert!(aurora_templates_response(t, 5).is_null());
+        let q = [1.0f32; 3];
+        assert_eq!(
+            aurora_templates_match_embedding(t, q.as_ptr(), 3, &mut m),
+            AuroraStatus::Dimension as i32
+        );
+        assert_eq!(
+            aurora_templates_match_text(t, e, text.as_ptr(), std::ptr::null_mut()),
+            AuroraStatus::NullPointer as i32
+        );
+        aurora_templates_free(t);
+        aurora_embedder_free(e);
+    }
+}
