@@ -23,6 +23,8 @@
 //! * [`taxonomy`] — a recursive cluster taxonomy: the `taxonomy` section,
 //!   its runtime (an embedding's path), the builder, annotations and tests of
 //!   where models fail.
+//! * [`templates`] — reply templates mined offline, stored as text,
+//!   re-embedded and matched on the device.
 //! * `eval` (feature `builder`) — deferral curves, QAB and baselines.
 //! * `build` (feature `builder`) — building profiles (the clustering sweep,
 //!   routing cross-validation) and the UniRoute baseline.
@@ -49,6 +51,7 @@ pub mod profile;
 pub mod route;
 pub mod routing;
 pub mod taxonomy;
+pub mod templates;
 
 /// The data layer's old name (`aurora_router::dataset`), kept for callers
 /// written before the layers were named.

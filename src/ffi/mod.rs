@@ -726,5 +726,8 @@ pub unsafe extern "C" fn aurora_embedder_embed(
     })
 }
 
+mod templates;
+pub use templates::*;
+
 #[cfg(test)]
 mod tests;

@@ -550,5 +550,8 @@ pub fn version() -> String {
     crate::VERSION.to_string()
 }
 
+mod templates;
+pub use templates::{TemplateMatch, Templates};
+
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ mod progress;
 mod route_cmd;
 mod setup_cmd;
 mod taxonomy_cmd;
+mod templates_cmd;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,9 @@ enum Command {
     /// Build, annotate, test and show a recursive cluster taxonomy.
     #[command(subcommand)]
     Taxonomy(taxonomy_cmd::TaxonomyCommand),
+    /// Reply templates: mine, calibrate, match, evaluate.
+    #[command(subcommand)]
+    Templates(templates_cmd::TemplatesCommand),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
         Command::Eval(a) => eval_cmd::run(a, cli.quiet),
         Command::Taxonomy(c) => taxonomy_cmd::run(c, cli.quiet),
+        Command::Templates(c) => templates_cmd::run(c, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
