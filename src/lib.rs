@@ -32,6 +32,7 @@ pub mod ffi;
 pub mod mobile;
 pub mod profile;
 pub mod route;
+pub mod routes;
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();

@@ -75,7 +75,7 @@
 //! ```
 
 mod decision;
-mod kernel;
+pub(crate) mod kernel;
 mod options;
 
 use std::path::Path;

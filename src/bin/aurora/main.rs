@@ -5,6 +5,7 @@ mod eval_cmd;
 mod profile_cmd;
 mod progress;
 mod route_cmd;
+mod routes_cmd;
 mod setup_cmd;
 
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
     Profile(profile_cmd::ProfileCommand),
     /// Evaluate a profile on a held-out labelled set: deferral curve, QAB, baselines.
     Eval(eval_cmd::EvalArgs),
+    /// Semantic routes: build from example utterances, match, evaluate.
+    #[command(subcommand)]
+    Routes(routes_cmd::RoutesCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Route(a) => route_cmd::run(a),
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
         Command::Eval(a) => eval_cmd::run(a, cli.quiet),
+        Command::Routes(c) => routes_cmd::run(c, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
