@@ -551,5 +551,8 @@ pub fn version() -> String {
     crate::VERSION.to_string()
 }
 
+mod routes;
+pub use routes::{MobileRouteSession, MobileRouteSet, RouteMatch};
+
 #[cfg(test)]
 mod tests;

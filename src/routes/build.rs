@@ -46,18 +46,18 @@ impl Default for RoutesParams {
 }
 
 impl RoutesParams {
-    /// The defaults: 3 epochs of Adam (learning rate 0.02, weight decay
-    /// 1e-5, batch 128) from centroids scaled to 16, temperature 1, 5 folds.
+    /// The defaults: 4 epochs of Adam (learning rate 0.02, weight decay
+    /// 1e-5, batch 128) from centroids scaled to 16, temperature 4, 5 folds.
     pub fn new() -> Self {
         RoutesParams(RoutesValidParams {
-            epochs: 3,
+            epochs: 4,
             learning_rate: 0.02,
             weight_decay: 1e-5,
             scale: 16.0,
             batch: 128,
             seed: 42,
             folds: 5,
-            temperature: 1.0,
+            temperature: 4.0,
             session: SessionParams::default(),
         })
     }

@@ -45,10 +45,10 @@ pub struct BuildArgs {
     #[arg(long)]
     keywords: Option<PathBuf>,
     /// Training epochs of the head.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 4)]
     epochs: usize,
     /// Softmax temperature of the scores.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 4.0)]
     temperature: f32,
     /// Adam learning rate of the head.
     #[arg(long, default_value_t = 0.02)]
