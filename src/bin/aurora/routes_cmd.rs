@@ -245,14 +245,14 @@ fn run_match(a: MatchArgs) -> CliResult {
     } else if let Some(js) = &a.embedding_json {
         let v: Vec<f32> = serde_json::from_str(js)
             .map_err(|e| format!("--embedding-json: not a JSON array of numbers: {e}"))?;
-        check_model(&routes, a.embedding_model.as_deref(), v.len()).or_else(|e| match e {
+        check_model(&routes, a.embedding_model.as_deref(), v.len()).map_err(|e| match e {
             RoutesError::EmbedderMismatch { .. } if a.embedding_model.is_none() => {
-                Err(RoutesError::Dimension {
+                RoutesError::Dimension {
                     expected: routes.dim(),
                     got: v.len(),
-                })
+                }
             }
-            e => Err(e),
+            e => e,
         })?;
         routes.match_embedding(&v)?
     } else if let (Some(path), Some(row)) = (&a.embeddings, a.row) {
