@@ -20,6 +20,8 @@
 //! * [`profile`] — the profile file: a container of sections (float16
 //!   matrices), with the router's section ([`Profile`](profile::Profile)).
 //! * [`route`] — the runtime router.
+//! * [`routes`] — semantic routes: named routes from example utterances, a
+//!   calibrated "none", and sessions that route a conversation turn by turn.
 //! * [`taxonomy`] — a recursive cluster taxonomy: the `taxonomy` section,
 //!   its runtime (an embedding's path), the builder, annotations and tests of
 //!   where models fail.
@@ -49,6 +51,7 @@ pub mod ffi;
 pub mod mobile;
 pub mod profile;
 pub mod route;
+pub mod routes;
 pub mod routing;
 pub mod taxonomy;
 pub mod templates;

@@ -728,6 +728,14 @@ pub unsafe extern "C" fn aurora_embedder_embed(
 
 mod templates;
 pub use templates::*;
+mod routes;
+pub use routes::{
+    aurora_route_session_free, aurora_route_session_new, aurora_route_session_push_embedding,
+    aurora_route_session_push_text, aurora_route_session_reset, aurora_routes_count,
+    aurora_routes_free, aurora_routes_from_json, aurora_routes_from_path,
+    aurora_routes_match_embedding, aurora_routes_match_text, aurora_routes_name, AuroraRouteMatch,
+    AuroraRouteSession, AuroraRoutes,
+};
 
 #[cfg(test)]
 mod tests;

@@ -552,6 +552,8 @@ pub fn version() -> String {
 
 mod templates;
 pub use templates::{TemplateMatch, Templates};
+mod routes;
+pub use routes::{MobileRouteSession, MobileRouteSet, RouteMatch};
 
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ mod eval_cmd;
 mod profile_cmd;
 mod progress;
 mod route_cmd;
+mod routes_cmd;
 mod setup_cmd;
 mod taxonomy_cmd;
 mod templates_cmd;
@@ -52,6 +53,9 @@ enum Command {
     /// Reply templates: mine, calibrate, match, evaluate.
     #[command(subcommand)]
     Templates(templates_cmd::TemplatesCommand),
+    /// Semantic routes: build from example utterances, match, evaluate.
+    #[command(subcommand)]
+    Routes(routes_cmd::RoutesCommand),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval_cmd::run(a, cli.quiet),
         Command::Taxonomy(c) => taxonomy_cmd::run(c, cli.quiet),
         Command::Templates(c) => templates_cmd::run(c, cli.quiet),
+        Command::Routes(c) => routes_cmd::run(c, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
