@@ -12,6 +12,10 @@
 //!   shared distance matrix, and the sweep that picks a clustering.
 //! * [`profile`] — the JSON profile format (float16 centroids, per-cluster
 //!   error rates) and the builder that produces it.
+//! * [`pool`] — [`ModelPool`](pool::ModelPool): route, load under a memory
+//!   budget (LRU eviction) and generate with `cactus_complete`.
+//! * `label` (feature `builder`) — measure per-model correctness on
+//!   multiple-choice questions with `cactus_complete` (`aurora label`).
 //! * [`ffi`] — the C ABI (`include/aurora_router.h`).
 //! * `mobile` (feature `uniffi`) — the Swift / Kotlin API (`bindings/`).
 //!
@@ -28,8 +32,11 @@ pub mod embed;
 #[cfg(feature = "builder")]
 pub mod eval;
 pub mod ffi;
+#[cfg(feature = "builder")]
+pub mod label;
 #[cfg(feature = "uniffi")]
 pub mod mobile;
+pub mod pool;
 pub mod profile;
 pub mod route;
 

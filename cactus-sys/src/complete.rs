@@ -475,8 +475,9 @@ impl CactusModel {
                 completion.cancelled = state.stopped;
                 return Ok(completion);
             }
-            let message = buffer_error(&buf)
-                .unwrap_or_else(|| failure_message(&before, format!("cactus_complete returned {rc}")));
+            let message = buffer_error(&buf).unwrap_or_else(|| {
+                failure_message(&before, format!("cactus_complete returned {rc}"))
+            });
             let too_small = rc == -2 || message.to_ascii_lowercase().contains("buffer too small");
             if too_small && capacity < MAX_COMPLETE_CAPACITY {
                 capacity *= 4;

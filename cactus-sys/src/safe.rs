@@ -304,8 +304,9 @@ impl CactusModel {
                 buf.truncate(len);
                 return String::from_utf8(buf).map_err(|_| CactusError::InvalidUtf8);
             }
-            let message = crate::complete::buffer_error(&buf)
-                .unwrap_or_else(|| failure_message(&before, format!("cactus_complete returned {rc}")));
+            let message = crate::complete::buffer_error(&buf).unwrap_or_else(|| {
+                failure_message(&before, format!("cactus_complete returned {rc}"))
+            });
             let too_small = rc == -2 || message.to_ascii_lowercase().contains("buffer too small");
             if too_small && capacity < MAX_COMPLETE_CAPACITY {
                 capacity *= 4;

@@ -38,7 +38,9 @@ fn typed_response_with_timings_and_token_counts() {
         )
         .unwrap();
     assert!(c.success && !c.cancelled);
-    assert!(c.response.starts_with("Let's think step by step. The answer is ("));
+    assert!(c
+        .response
+        .starts_with("Let's think step by step. The answer is ("));
     assert!(c.prefill_tokens > 0 && c.decode_tokens > 0);
     assert_eq!(c.total_tokens, c.prefill_tokens + c.decode_tokens);
     assert!(c.time_to_first_token_ms > 0.0 && c.total_time_ms >= c.time_to_first_token_ms);

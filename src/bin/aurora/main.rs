@@ -2,6 +2,7 @@
 
 mod embedding_args;
 mod eval_cmd;
+mod label_cmd;
 mod profile_cmd;
 mod progress;
 mod route_cmd;
@@ -44,6 +45,8 @@ enum Command {
     Profile(profile_cmd::ProfileCommand),
     /// Evaluate a profile on a held-out labelled set: deferral curve, QAB, baselines.
     Eval(eval_cmd::EvalArgs),
+    /// Measure each model's correctness on multiple-choice questions with cactus_complete.
+    Label(label_cmd::LabelArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Route(a) => route_cmd::run(a),
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
         Command::Eval(a) => eval_cmd::run(a, cli.quiet),
+        Command::Label(a) => label_cmd::run(a, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
