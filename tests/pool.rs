@@ -278,3 +278,47 @@ fn concurrent_callers_get_the_right_answers() {
     );
     assert!(p.resident_mb() <= 3000.0);
 }
+
+#[test]
+fn c_abi_route_and_complete() {
+    use aurora_router::ffi::pool::{
+        aurora_pool_complete_embedding, aurora_pool_free, aurora_pool_new, aurora_pool_resident_mb,
+    };
+    use aurora_router::ffi::{aurora_router_free, aurora_router_from_path, aurora_string_free};
+    use std::ffi::{CStr, CString};
+    if !cactus_sys::is_mock() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.json");
+    std::fs::write(
+        &path,
+        profile(["mock:", "mock:", "mock:"]).profile().to_json(),
+    )
+    .unwrap();
+    let cpath = CString::new(path.to_str().unwrap()).unwrap();
+    let msgs = CString::new(r#"[{"role":"user","content":"Pick one\nA. x\nB. y"}]"#).unwrap();
+    unsafe {
+        let r = aurora_router_from_path(cpath.as_ptr());
+        assert!(!r.is_null());
+        assert!(aurora_pool_new(r, -5.0, std::ptr::null()).is_null());
+        let p = aurora_pool_new(r, 2600.0, std::ptr::null());
+        aurora_router_free(r);
+        assert!(!p.is_null());
+        let out = aurora_pool_complete_embedding(p, Q[1].as_ptr(), 3, msgs.as_ptr(), 0.0);
+        assert!(!out.is_null());
+        let v: serde_json::Value =
+            serde_json::from_str(CStr::from_ptr(out).to_str().unwrap()).unwrap();
+        aurora_string_free(out);
+        assert_eq!(v["decision"]["model"], "m1");
+        assert_eq!(v["decision"]["excluded"][0]["model"], "huge");
+        assert!(v["completion"]["response"]
+            .as_str()
+            .unwrap()
+            .contains("answer is ("));
+        assert_eq!(aurora_pool_resident_mb(p), 1500.0);
+        let bad = CString::new("not json").unwrap();
+        assert!(aurora_pool_complete_embedding(p, Q[1].as_ptr(), 3, bad.as_ptr(), 0.0).is_null());
+        aurora_pool_free(p);
+    }
+}

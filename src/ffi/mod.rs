@@ -57,6 +57,9 @@ pub enum AuroraStatus {
     EmbedderMismatch = -8,
     /// An internal error (a Rust panic, caught at the boundary).
     Panic = -9,
+    /// A generator model of a pool: none fits the budget, none could be
+    /// loaded, or generation failed.
+    Model = -10,
 }
 
 /// A routing decision, as returned to C.
@@ -725,6 +728,8 @@ pub unsafe extern "C" fn aurora_embedder_embed(
         Ok(status(AuroraStatus::Ok))
     })
 }
+
+pub mod pool;
 
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,13 @@ pub enum RouterError {
         /// What went wrong.
         reason: String,
     },
+    /// A model pool's generator: none fits the budget, none could be
+    /// loaded, or generation failed.
+    #[error("model error: {reason}")]
+    Model {
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl From<ProfileError> for RouterError {
@@ -550,6 +557,8 @@ impl MobileRouter {
 pub fn version() -> String {
     crate::VERSION.to_string()
 }
+
+pub mod pool;
 
 #[cfg(test)]
 mod tests;

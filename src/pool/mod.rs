@@ -249,14 +249,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Releases a model taken by `acquire` (also on panic).
+/// A model taken by `acquire`; released on drop (also on panic). Its handle
+/// is dropped before the release, so an eviction that follows really frees
+/// the model.
 struct InUse<'p> {
     pool: &'p ModelPool,
     m: usize,
+    handle: Option<Handle>,
 }
 
 impl Drop for InUse<'_> {
     fn drop(&mut self) {
+        drop(self.handle.take());
         let mut g = lock(&self.pool.inner);
         if let Some(slot) = g.slots[self.m].as_mut() {
             slot.in_use = slot.in_use.saturating_sub(1);
@@ -402,7 +406,7 @@ impl ModelPool {
     /// Takes model `m` for one generation: loads it if needed, evicting
     /// idle models least recently used first; waits while the budget is held
     /// by models in use.
-    fn acquire(&self, m: usize) -> Result<(Handle, InUse<'_>, bool, Vec<String>), CactusError> {
+    fn acquire(&self, m: usize) -> Result<(InUse<'_>, bool, Vec<String>), CactusError> {
         let mut g = lock(&self.inner);
         let mut evicted = Vec::new();
         loop {
@@ -415,7 +419,12 @@ impl ModelPool {
                     let h = h.clone();
                     slot.in_use += 1;
                     slot.last_used = tick;
-                    return Ok((h, InUse { pool: self, m }, false, evicted));
+                    let in_use = InUse {
+                        pool: self,
+                        m,
+                        handle: Some(h),
+                    };
+                    return Ok((in_use, false, evicted));
                 }
                 State::Loading => {
                     g = self.released.wait(g).unwrap_or_else(|e| e.into_inner());
@@ -463,7 +472,12 @@ impl ModelPool {
                     let h: Handle = Arc::new(Mutex::new(model));
                     slot.state = State::Resident(h.clone());
                     slot.last_used = tick;
-                    Ok((h, InUse { pool: self, m }, true, evicted))
+                    let in_use = InUse {
+                        pool: self,
+                        m,
+                        handle: Some(h),
+                    };
+                    Ok((in_use, true, evicted))
                 }
                 Err(e) => {
                     slot.state = State::Unloaded;
@@ -530,7 +544,7 @@ impl ModelPool {
             let d = self.router.route_embedding(&embedding, &opts)?;
             let m = d.model_index();
             match self.acquire(m) {
-                Ok((handle, _in_use, loaded, evicted)) => {
+                Ok((in_use, loaded, evicted)) => {
                     let decision = PoolDecision {
                         model: d.model_name().to_string(),
                         model_index: m,
@@ -542,8 +556,8 @@ impl ModelPool {
                         fallbacks,
                         excluded: self.excluded.clone(),
                     };
-                    let mut model = lock(&handle);
-                    let completion = model
+                    let handle = in_use.handle.as_ref().expect("taken model");
+                    let completion = lock(handle)
                         .complete(messages, options, cancel, on_token)
                         .map_err(|source| PoolError::Complete {
                             model: decision.model.clone(),
