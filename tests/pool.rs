@@ -216,6 +216,7 @@ fn missing_model_file_falls_back_to_the_next_best() {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)]
 fn concurrent_callers_get_the_right_answers() {
     if !cactus_sys::is_mock() {
         return;

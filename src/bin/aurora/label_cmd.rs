@@ -88,7 +88,7 @@ pub fn run(a: LabelArgs, quiet: bool) -> CliResult {
         if let Some(ms) = summary.provenance["models"].as_array() {
             for m in ms {
                 eprintln!(
-                    "  {:<24} accuracy {:.3}  no answer {:.1}%  latency {:.1} ms  tokens {:.0}+{:.0}",
+                    "  {:<24} accuracy {:.3}  no answer {:.1}%  latency {:.2} ms  tokens {:.0}+{:.0}",
                     m["name"].as_str().unwrap_or(""),
                     m["accuracy"].as_f64().unwrap_or(0.0),
                     100.0 * m["no_answer_rate"].as_f64().unwrap_or(0.0),
