@@ -11,9 +11,9 @@ layers=(
   "cluster"
   "routing"
   "profile"
-  "route routes taxonomy templates stream"
+  "route routes taxonomy templates stream pool"
   "eval"
-  "build"
+  "build label"
   "ffi mobile"
 )
 

@@ -27,9 +27,13 @@
 //!   where models fail.
 //! * [`templates`] — reply templates mined offline, stored as text,
 //!   re-embedded and matched on the device.
+//! * [`pool`] — a model pool: route, load lazily under a memory budget, and
+//!   generate with `cactus_complete`.
 //! * `eval` (feature `builder`) — deferral curves, QAB and baselines.
 //! * `build` (feature `builder`) — building profiles (the clustering sweep,
 //!   routing cross-validation) and the UniRoute baseline.
+//! * `label` (feature `builder`) — measuring per-model correctness on
+//!   multiple-choice questions with `cactus_complete`.
 //! * [`ffi`] — the C ABI (`include/aurora_router.h`).
 //! * `mobile` (feature `uniffi`) — the Swift / Kotlin API (`bindings/`).
 //!
@@ -47,8 +51,11 @@ pub mod embed;
 #[cfg(feature = "builder")]
 pub mod eval;
 pub mod ffi;
+#[cfg(feature = "builder")]
+pub mod label;
 #[cfg(feature = "uniffi")]
 pub mod mobile;
+pub mod pool;
 pub mod profile;
 pub mod route;
 pub mod routes;

@@ -1,7 +1,8 @@
 /*
  * cactus_engine.h - the C ABI of the Cactus on-device inference engine, as
- * used by cactus-sys. Only the five entry points cactus-sys relies on are
- * declared here; src/bindings.rs is generated from this file.
+ * used by cactus-sys. Only the entry points cactus-sys relies on are declared
+ * here, with the signatures of upstream cactus/ffi/cactus_ffi.h;
+ * src/bindings.rs is generated from this file.
  */
 #ifndef CACTUS_ENGINE_H
 #define CACTUS_ENGINE_H
@@ -45,18 +46,30 @@ int cactus_embed(cactus_model_t model, const char* text, float* embeddings_buffe
                  size_t buffer_size, size_t* embedding_dim, bool normalize);
 
 /**
+ * Asks a running cactus_complete on this model to stop after the current
+ * token. Safe to call from the token callback. cactus_complete clears the
+ * request when it starts, so a stop issued before a call has no effect on it.
+ */
+void cactus_stop(cactus_model_t model);
+
+/** Clears the model's conversation state (KV cache). NULL is ignored. */
+void cactus_reset(cactus_model_t model);
+
+/**
  * Runs a chat completion. messages_json is a JSON array of {"role","content"}
- * objects; options_json and tools_json may be NULL. The JSON response is
- * written NUL-terminated into response_buffer (buffer_size bytes). When
- * callback is non-NULL, each token is streamed to it with user_data.
- * pcm_buffer (pcm_buffer_size bytes, may be NULL) carries audio input.
- * Returns the number of bytes written (without the NUL), or a negative value
- * on error (-1, or -2 when response_buffer is too small).
+ * objects; options_json (e.g. {"max_tokens":64,"temperature":0}) and
+ * tools_json may be NULL. The JSON response ({"success","error","response",
+ * "time_to_first_token_ms","total_time_ms","prefill_tokens","decode_tokens",
+ * "total_tokens",...}) is written NUL-terminated into response_buffer
+ * (buffer_size bytes). When callback is non-NULL, each generated token is
+ * streamed to it with user_data. Returns the number of bytes written
+ * (without the NUL), or -1 on error; an error JSON is then written to
+ * response_buffer when it fits ("Response buffer too small" when the
+ * response did not).
  */
 int cactus_complete(cactus_model_t model, const char* messages_json, char* response_buffer,
                     size_t buffer_size, const char* options_json, const char* tools_json,
-                    cactus_token_callback callback, void* user_data,
-                    const uint8_t* pcm_buffer, size_t pcm_buffer_size);
+                    cactus_token_callback callback, void* user_data);
 
 /**
  * Returns the message of the last error ("" if none). The pointer stays valid

@@ -1,9 +1,16 @@
 /*
  * cactus_mock.c - a deterministic stand-in for the Cactus engine.
  *
- * Implements the five functions of include/cactus_engine.h so that the Rust
- * side runs exactly the FFI code path it runs against the real engine, plus
+ * Implements the functions of include/cactus_engine.h so that the Rust side
+ * runs exactly the FFI code path it runs against the real engine, plus
  * cactus_mock_live_handles() for tests.
+ *
+ * Completion (a plumbing backend, not a language model): a multiple-choice
+ * prompt (option lines "A. ...", "B. ..." or "(A) ...") is answered "The
+ * answer is (X)." with X a seeded hash of the model path and the messages;
+ * anything else gets "mock completion <16 hex digits>". Tokens are streamed
+ * one by one, "max_tokens" in options_json is honoured and cactus_stop()
+ * stops generation after the current token, like the real engine.
  *
  * Embeddings: signed feature hashing of lower-cased word unigrams and of
  * character 3-, 4- and 5-grams (over Unicode code points) of each word padded
@@ -49,6 +56,11 @@ int64_t cactus_mock_live_handles(void);
 typedef struct mock_model {
     uint32_t magic;
     uint32_t dim;
+    /* Seed of the completions: a hash of the model path, so that two mock
+     * "models" answer differently. */
+    uint64_t seed;
+    /* Set by cactus_stop, cleared when cactus_complete starts. */
+    volatile long stop;
 } mock_model;
 
 /* ------------------------------------------------------------------------ */
@@ -380,6 +392,8 @@ cactus_model_t cactus_init(const char* model_path, const char* corpus_dir, bool 
     }
     m->magic = MOCK_MAGIC;
     m->dim = dim;
+    m->seed = mix64(fnv_bytes(fnv_byte(FNV_OFFSET, 'M'), (const unsigned char*)model_path, strlen(model_path)));
+    m->stop = 0;
     live_add(1);
     return m;
 }
@@ -439,56 +453,129 @@ int cactus_embed(cactus_model_t model, const char* text, float* embeddings_buffe
 /* ------------------------------------------------------------------------ */
 /* Completion                                                               */
 
+/* Number of options of a multiple-choice prompt: the longest run A, B, ...
+ * of letters each found as an option label ("\nX. ", "\\nX. " inside a JSON
+ * string, or "(X) "). Returns 0 when fewer than two are found. */
+static unsigned count_options(const char* s) {
+    unsigned n = 0;
+    for (char letter = 'A'; letter <= 'Z'; letter++) {
+        char a[8], b[8], c[8];
+        snprintf(a, sizeof a, "\n%c. ", letter);
+        snprintf(b, sizeof b, "\\n%c. ", letter);
+        snprintf(c, sizeof c, "(%c) ", letter);
+        if (!strstr(s, a) && !strstr(s, b) && !strstr(s, c)) break;
+        n++;
+    }
+    return n >= 2 ? n : 0;
+}
+
+/* "max_tokens" from options_json, or default_max when absent or invalid. */
+static size_t parse_max_tokens(const char* options_json, size_t default_max) {
+    if (!options_json) return default_max;
+    const char* p = strstr(options_json, "\"max_tokens\"");
+    if (!p) return default_max;
+    p += strlen("\"max_tokens\"");
+    while (*p == ' ' || *p == ':' || *p == '\t') p++;
+    size_t v = 0, digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 9) v = v * 10 + (size_t)(*p++ - '0'), digits++;
+    return digits ? v : default_max;
+}
+
+#if defined(_MSC_VER) && !defined(__clang__)
+static void stop_store(mock_model* m, long v) { _InterlockedExchange(&m->stop, v); }
+static int stop_requested(mock_model* m) { return _InterlockedCompareExchange(&m->stop, 0, 0) != 0; }
+#else
+static void stop_store(mock_model* m, long v) { __atomic_store_n(&m->stop, v, __ATOMIC_SEQ_CST); }
+static int stop_requested(mock_model* m) { return __atomic_load_n(&m->stop, __ATOMIC_SEQ_CST) != 0; }
+#endif
+
+void cactus_stop(cactus_model_t model) {
+    mock_model* m = model;
+    if (!m || m->magic != MOCK_MAGIC) return;
+    stop_store(m, 1);
+}
+
+void cactus_reset(cactus_model_t model) { (void)model; }
+
+/* Writes {"success":false,"error":msg} into the buffer when it fits. */
+static void error_response(char* buf, size_t size, const char* msg) {
+    if (!buf || size == 0) return;
+    int len = snprintf(NULL, 0, "{\"success\":false,\"error\":\"%s\"}", msg);
+    if (len >= 0 && (size_t)len < size) snprintf(buf, size, "{\"success\":false,\"error\":\"%s\"}", msg);
+}
+
 int cactus_complete(cactus_model_t model, const char* messages_json, char* response_buffer, size_t buffer_size,
                     const char* options_json, const char* tools_json, cactus_token_callback callback,
-                    void* user_data, const uint8_t* pcm_buffer, size_t pcm_buffer_size) {
-    (void)options_json;
+                    void* user_data) {
     (void)tools_json;
-    (void)pcm_buffer;
-    (void)pcm_buffer_size;
     mock_model* m = check_model(model, "cactus_complete");
     if (!m) return -1;
-    if (!messages_json || !response_buffer) {
-        set_error("cactus_complete: %s is NULL", messages_json ? "response_buffer" : "messages_json");
+    if (!messages_json || !response_buffer || buffer_size == 0) {
+        set_error("cactus_complete: %s", messages_json ? "response_buffer is NULL or empty" : "messages_json is NULL");
+        error_response(response_buffer, buffer_size, "Invalid parameters");
         return -1;
     }
+    stop_store(m, 0);
 
     size_t n = strlen(messages_json);
-    uint64_t h = fnv_bytes(FNV_OFFSET, (const unsigned char*)messages_json, n);
+    uint64_t h = mix64(fnv_bytes(m->seed, (const unsigned char*)messages_json, n));
     size_t prefill = count_words((const unsigned char*)messages_json, n);
+    unsigned options = count_options(messages_json);
 
-    /* The response is "mock completion <16 hex digits>", streamed as three
-     * tokens. Nothing from the input is echoed, so nothing needs escaping. */
-    char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
-    char last_piece[18];
-    snprintf(last_piece, sizeof last_piece, " %s", hex);
-    const char* pieces[3] = {"mock", " completion", last_piece};
-    const size_t decode = 3;
+    /* The pieces of the answer, streamed one token each. Nothing from the
+     * input is echoed, so nothing needs escaping. */
+    char hex[18], letter[3];
+    const char* pieces[16];
+    size_t planned = 0;
+    if (options) {
+        letter[0] = (char)('A' + (int)(h % options));
+        letter[1] = 0;
+        const char* mc[] = {"Let", "'s", " think", " step", " by", " step", ".", " The", " answer", " is", " (", letter, ")."};
+        for (size_t i = 0; i < sizeof mc / sizeof mc[0]; i++) pieces[planned++] = mc[i];
+    } else {
+        snprintf(hex, sizeof hex, " %016llx", (unsigned long long)h);
+        pieces[planned++] = "mock";
+        pieces[planned++] = " completion";
+        pieces[planned++] = hex;
+    }
+    size_t max_tokens = parse_max_tokens(options_json, 512);
+    if (max_tokens == 0) max_tokens = 1;
 
-    char json[512];
+    char text[256];
+    size_t text_len = 0, decode = 0;
+    text[0] = 0;
+    for (size_t i = 0; i < planned && i < max_tokens; i++) {
+        if (i > 0 && stop_requested(m)) break;
+        size_t pl = strlen(pieces[i]);
+        memcpy(text + text_len, pieces[i], pl + 1);
+        text_len += pl;
+        decode++;
+        if (callback) {
+            uint64_t th = fnv_bytes(FNV_OFFSET, (const unsigned char*)pieces[i], pl);
+            callback(pieces[i], (uint32_t)(th & 0x7fffffffu), user_data);
+        }
+    }
+
+    /* Deterministic pseudo-timings (milliseconds), so callers see the fields
+     * filled: 0.25 ms per prompt token, 2 ms per generated token. */
+    double ttft = 0.25 * (double)prefill;
+    double total = ttft + 2.0 * (double)decode;
+    char json[1024];
     int len = snprintf(json, sizeof json,
                        "{\"success\":true,\"error\":null,\"cloud_handoff\":false,"
-                       "\"response\":\"mock completion %s\",\"function_calls\":[],"
-                       "\"confidence\":1.0,\"time_to_first_token_ms\":0.0,\"total_time_ms\":0.0,"
-                       "\"prefill_tps\":0.0,\"decode_tps\":0.0,\"ram_usage_mb\":0.0,"
+                       "\"response\":\"%s\",\"function_calls\":[],"
+                       "\"confidence\":1.0,\"time_to_first_token_ms\":%.2f,\"total_time_ms\":%.2f,"
+                       "\"prefill_tps\":4000.0,\"decode_tps\":500.0,\"ram_usage_mb\":0.0,"
                        "\"prefill_tokens\":%zu,\"decode_tokens\":%zu,\"total_tokens\":%zu}",
-                       hex, prefill, decode, prefill + decode);
+                       text, ttft, total, prefill, decode, prefill + decode);
     if (len < 0 || (size_t)len >= sizeof json) {
         set_error("cactus_complete: internal formatting error");
         return -1;
     }
     if (buffer_size < (size_t)len + 1) {
-        set_error("cactus_complete: response buffer too small: %zu bytes given, %d needed", buffer_size,
-                  len + 1);
-        return -2;
-    }
-
-    if (callback) {
-        for (size_t i = 0; i < decode; i++) {
-            uint64_t th = fnv_bytes(FNV_OFFSET, (const unsigned char*)pieces[i], strlen(pieces[i]));
-            callback(pieces[i], (uint32_t)(th & 0x7fffffffu), user_data);
-        }
+        set_error("Response buffer too small");
+        error_response(response_buffer, buffer_size, "Response buffer too small");
+        return -1;
     }
     memcpy(response_buffer, json, (size_t)len + 1);
     return len;

@@ -34,7 +34,15 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " Runs a chat completion. messages_json is a JSON array of {\"role\",\"content\"}\n objects; options_json and tools_json may be NULL. The JSON response is\n written NUL-terminated into response_buffer (buffer_size bytes). When\n callback is non-NULL, each token is streamed to it with user_data.\n pcm_buffer (pcm_buffer_size bytes, may be NULL) carries audio input.\n Returns the number of bytes written (without the NUL), or a negative value\n on error (-1, or -2 when response_buffer is too small)."]
+    #[doc = " Asks a running cactus_complete on this model to stop after the current\n token. Safe to call from the token callback. cactus_complete clears the\n request when it starts, so a stop issued before a call has no effect on it."]
+    pub fn cactus_stop(model: cactus_model_t);
+}
+unsafe extern "C" {
+    #[doc = " Clears the model's conversation state (KV cache). NULL is ignored."]
+    pub fn cactus_reset(model: cactus_model_t);
+}
+unsafe extern "C" {
+    #[doc = " Runs a chat completion. messages_json is a JSON array of {\"role\",\"content\"}\n objects; options_json (e.g. {\"max_tokens\":64,\"temperature\":0}) and\n tools_json may be NULL. The JSON response ({\"success\",\"error\",\"response\",\n \"time_to_first_token_ms\",\"total_time_ms\",\"prefill_tokens\",\"decode_tokens\",\n \"total_tokens\",...}) is written NUL-terminated into response_buffer\n (buffer_size bytes). When callback is non-NULL, each generated token is\n streamed to it with user_data. Returns the number of bytes written\n (without the NUL), or -1 on error; an error JSON is then written to\n response_buffer when it fits (\"Response buffer too small\" when the\n response did not)."]
     pub fn cactus_complete(
         model: cactus_model_t,
         messages_json: *const ::std::os::raw::c_char,
@@ -44,8 +52,6 @@ unsafe extern "C" {
         tools_json: *const ::std::os::raw::c_char,
         callback: cactus_token_callback,
         user_data: *mut ::std::os::raw::c_void,
-        pcm_buffer: *const u8,
-        pcm_buffer_size: usize,
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {

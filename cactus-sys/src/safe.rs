@@ -25,10 +25,7 @@ use crate::bindings as ffi;
 const INITIAL_EMBED_CAPACITY: usize = 1024;
 /// Largest embedding dimension the wrapper will allocate for.
 const MAX_EMBED_DIM: usize = 1 << 24;
-/// First completion buffer size, in bytes.
-const INITIAL_COMPLETE_CAPACITY: usize = 16 * 1024;
-/// Largest completion buffer the wrapper will allocate, in bytes.
-const MAX_COMPLETE_CAPACITY: usize = 64 << 20;
+use crate::complete::{INITIAL_COMPLETE_CAPACITY, MAX_COMPLETE_CAPACITY};
 /// Text embedded by [`CactusModel::embedding_dim`] to learn the dimension.
 const DIM_PROBE_TEXT: &str = "dimension probe";
 
@@ -77,6 +74,26 @@ pub enum CactusError {
         /// Cactus's error message, or a description of the failure.
         message: String,
     },
+    /// The completion response is not the JSON the engine documents.
+    #[error("cactus_complete returned an unexpected response: {reason}")]
+    BadResponse {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The completion was cancelled (its [`CancelToken`](crate::CancelToken)
+    /// was cancelled) before it started.
+    #[error("the completion was cancelled before it started")]
+    Cancelled,
+    /// The streaming closure panicked; the generation was stopped and the
+    /// panic did not cross the C boundary.
+    #[error("the token callback panicked: {message}")]
+    CallbackPanicked {
+        /// The panic message.
+        message: String,
+    },
+    /// A completion was asked for with no message.
+    #[error("a completion needs at least one message")]
+    NoMessages,
     /// Text exchanged with Cactus is not valid UTF-8 (a completion response,
     /// or a non-UTF-8 model path on a platform whose paths are not bytes).
     #[error("text exchanged with Cactus is not valid UTF-8")]
@@ -238,7 +255,10 @@ impl CactusModel {
     /// Runs `cactus_complete` on a JSON array of chat messages and returns the
     /// engine's JSON response verbatim (check its `"success"` field).
     ///
-    /// No tools, no streaming callback, no audio. The response buffer starts
+    /// No tools, no streaming callback. See
+    /// [`complete_messages`](Self::complete_messages) and
+    /// [`complete_streaming`](Self::complete_streaming) for the typed,
+    /// streaming API. The response buffer starts
     /// at 16 KiB and grows (up to 64 MiB) while Cactus says it is too small.
     pub fn complete(
         &self,
@@ -262,7 +282,7 @@ impl CactusModel {
             let mut buf = vec![0u8; capacity];
             let before = last_error();
             // SAFETY: handle is live; the strings are NUL-terminated or NULL;
-            // buf holds `capacity` bytes; no callback, no audio.
+            // buf holds `capacity` bytes; no callback.
             let rc = unsafe {
                 ffi::cactus_complete(
                     self.handle.as_ptr(),
@@ -273,8 +293,6 @@ impl CactusModel {
                     ptr::null(),
                     None,
                     ptr::null_mut(),
-                    ptr::null(),
-                    0,
                 )
             };
             if rc >= 0 {
@@ -286,7 +304,9 @@ impl CactusModel {
                 buf.truncate(len);
                 return String::from_utf8(buf).map_err(|_| CactusError::InvalidUtf8);
             }
-            let message = failure_message(&before, format!("cactus_complete returned {rc}"));
+            let message = crate::complete::buffer_error(&buf).unwrap_or_else(|| {
+                failure_message(&before, format!("cactus_complete returned {rc}"))
+            });
             let too_small = rc == -2 || message.to_ascii_lowercase().contains("buffer too small");
             if too_small && capacity < MAX_COMPLETE_CAPACITY {
                 capacity *= 4;
@@ -318,7 +338,7 @@ fn path_to_cstring(path: &Path) -> Result<CString, CactusError> {
 }
 
 /// A copy of `cactus_get_last_error()` ("" when none).
-fn last_error() -> String {
+pub(crate) fn last_error() -> String {
     // SAFETY: returns NULL or a NUL-terminated string that stays valid until
     // the next Cactus call on this thread; it is copied at once.
     unsafe {
@@ -333,7 +353,7 @@ fn last_error() -> String {
 
 /// Describes a failure right after the failing call. `before` is the last
 /// error as it was just before that call: an unchanged message may be stale.
-fn failure_message(before: &str, fallback: String) -> String {
+pub(crate) fn failure_message(before: &str, fallback: String) -> String {
     let after = last_error();
     if after.is_empty() {
         fallback

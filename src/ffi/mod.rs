@@ -57,6 +57,9 @@ pub enum AuroraStatus {
     EmbedderMismatch = -8,
     /// An internal error (a Rust panic, caught at the boundary).
     Panic = -9,
+    /// A generator model of a pool: none fits the budget, none could be
+    /// loaded, or generation failed.
+    Model = -10,
 }
 
 /// A routing decision, as returned to C.
@@ -736,6 +739,7 @@ pub use routes::{
     aurora_routes_match_embedding, aurora_routes_match_text, aurora_routes_name, AuroraRouteMatch,
     AuroraRouteSession, AuroraRoutes,
 };
+pub mod pool;
 
 #[cfg(test)]
 mod tests;

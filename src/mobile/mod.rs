@@ -79,6 +79,13 @@ pub enum RouterError {
         /// What went wrong.
         reason: String,
     },
+    /// A model pool's generator: none fits the budget, none could be
+    /// loaded, or generation failed.
+    #[error("model error: {reason}")]
+    Model {
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl From<ProfileError> for RouterError {
@@ -554,6 +561,7 @@ mod templates;
 pub use templates::{TemplateMatch, Templates};
 mod routes;
 pub use routes::{MobileRouteSession, MobileRouteSet, RouteMatch};
+pub mod pool;
 
 #[cfg(test)]
 mod tests;

@@ -222,6 +222,33 @@ fun main(args: Array<String>) {
     }
     expectThrows<RouterException.Embed>("missing Cactus model") { CactusEmbedder("/nonexistent/model") }
 
+    // The model pool, route_and_complete through the mock Cactus (hosts
+    // without the real engine; on x86 the mock is all there is).
+    val mockLinked = try { CactusEmbedder.mock(8u).close(); true } catch (e: RouterException) { false }
+    if (mockLinked) {
+        val poolProfile = """{"version":"2.0",
+  "metadata":{"n_clusters":2,"feature_dim":2,"embedding_model":"toy","is_mock":true,
+    "silhouette_score":0.5,"clustering_algorithm":"kmeans","params":{"k":2},"selection":[],
+    "noise_fraction":0.0,"dataset_sha256":"0","seed":1,"generator":"hand"},
+  "cluster_centers":{"dtype":"float16","encoding":"base64-le","shape":[2,2],"data":"ADwAAAAAADw="},
+  "cluster_sizes":[10,10],
+  "llm_profiles":{"small":[0.5,0.1],"big":[0.1,0.1],"huge":[0.0,0.0]},
+  "models":[{"name":"small","cost":1,"path":"mock:","size_mb":800},
+            {"name":"big","cost":10,"path":"mock:","size_mb":3000},
+            {"name":"huge","cost":50,"path":"mock:","size_mb":40000}]}"""
+        val poolRouter = Router.fromJson(poolProfile)
+        val pool = ModelPool(poolRouter, 4000.0, null)
+        val answer = pool.routeAndCompleteEmbedding(
+            listOf(0.9f, 0.1f), listOf(ChatMessage("user", "Which is prime?\nA. 4\nB. 7")), 0.0)
+        check("pool decision", answer.decision.model == "big" && answer.decision.loaded) { "${answer.decision}" }
+        check("pool excluded", answer.decision.excluded.any { it.model == "huge" && it.reason.contains("budget") })
+        check("pool completion", answer.completion.response.contains("The answer is (")) { answer.completion.response }
+        check("pool resident", pool.residentMb() == 3000.0 && pool.residentModels() == listOf("big"))
+        expectThrows<RouterException.Model>("pool budget too small for any model") { ModelPool(poolRouter, 10.0, null) }
+        pool.close()
+        poolRouter.close()
+    }
+
     router.close()
     fromJson.close()
     fromBytes.close()

@@ -2,6 +2,7 @@
 
 mod embedding_args;
 mod eval_cmd;
+mod label_cmd;
 mod profile_cmd;
 mod progress;
 mod route_cmd;
@@ -56,6 +57,8 @@ enum Command {
     /// Semantic routes: build from example utterances, match, evaluate.
     #[command(subcommand)]
     Routes(routes_cmd::RoutesCommand),
+    /// Measure each model's correctness on multiple-choice questions with cactus_complete.
+    Label(label_cmd::LabelArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Taxonomy(c) => taxonomy_cmd::run(c, cli.quiet),
         Command::Templates(c) => templates_cmd::run(c, cli.quiet),
         Command::Routes(c) => routes_cmd::run(c, cli.quiet),
+        Command::Label(a) => label_cmd::run(a, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -178,7 +178,7 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         pb.set_position(done as u64);
         pb.set_message(label.to_string());
     };
-    let built = params.build(
+    let mut built = params.build(
         &set,
         emb.matrix.view(),
         emb.matrix.model_id(),
@@ -186,6 +186,15 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         &tick,
     )?;
     pb.finish_and_clear();
+    // Labels measured by `aurora label` carry their provenance (backend,
+    // is_mock, per-model latency) into the profile.
+    if let Some(prov) = aurora_router::label::read_provenance_beside(&a.results)? {
+        built
+            .profile
+            .metadata
+            .extra
+            .insert("label_provenance".into(), prov);
+    }
     built.profile.write(&a.out)?;
     if let Some(path) = &a.labels_out {
         let mut csv = String::from("id,cluster\n");
