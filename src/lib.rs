@@ -12,6 +12,8 @@
 //!   shared distance matrix, and the sweep that picks a clustering.
 //! * [`profile`] — the JSON profile format (float16 centroids, per-cluster
 //!   error rates) and the builder that produces it.
+//! * [`stream`] — incremental per-group clustering with hero selection,
+//!   durable on the device.
 //! * [`ffi`] — the C ABI (`include/aurora_router.h`).
 //! * `mobile` (feature `uniffi`) — the Swift / Kotlin API (`bindings/`).
 //!
@@ -32,6 +34,7 @@ pub mod ffi;
 pub mod mobile;
 pub mod profile;
 pub mod route;
+pub mod stream;
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();

@@ -6,6 +6,7 @@ mod profile_cmd;
 mod progress;
 mod route_cmd;
 mod setup_cmd;
+mod stream_cmd;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,9 @@ enum Command {
     Profile(profile_cmd::ProfileCommand),
     /// Evaluate a profile on a held-out labelled set: deferral curve, QAB, baselines.
     Eval(eval_cmd::EvalArgs),
+    /// Incremental per-group clustering with heroes: ingest, clusters, eval.
+    #[command(subcommand)]
+    Stream(stream_cmd::StreamCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Route(a) => route_cmd::run(a),
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
         Command::Eval(a) => eval_cmd::run(a, cli.quiet),
+        Command::Stream(c) => stream_cmd::run(c, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
