@@ -68,13 +68,13 @@ pub struct CheckedStreamParams {
 impl Default for StreamParams {
     fn default() -> Self {
         StreamParams(CheckedStreamParams {
-            join_threshold: 0.45,
-            found_threshold: 0.55,
-            min_founders: 3,
-            merge_threshold: 0.85,
+            join_threshold: 0.6,
+            found_threshold: 0.6,
+            min_founders: 2,
+            merge_threshold: 0.9,
             split_spread: 0.45,
             min_split_size: 24,
-            pending_capacity: 512,
+            pending_capacity: 8,
             hero_centrality: 1.0,
             hero_quality: 0.25,
             hero_recency: 0.1,
