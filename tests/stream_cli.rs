@@ -33,30 +33,91 @@ fn ingest_clusters_eval_contracts() {
     write_items(&items);
     let store = dir.path().join("store");
     let (i, s) = (items.to_str().unwrap(), store.to_str().unwrap());
-    let o = run(&["-q", "stream", "ingest", "--store", s, "--items", i, "--mock", "--json", "--order-seed", "3"]);
+    let o = run(&[
+        "-q",
+        "stream",
+        "ingest",
+        "--store",
+        s,
+        "--items",
+        i,
+        "--mock",
+        "--json",
+        "--order-seed",
+        "3",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["items"], 60);
-    let o = run(&["stream", "clusters", "--store", s, "--group", "g0", "--json"]);
+    let o = run(&[
+        "stream", "clusters", "--store", s, "--group", "g0", "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     for c in v.as_array().unwrap() {
-        for f in ["id", "size", "centroid", "spread", "heroes", "first_seen", "last_seen"] {
+        for f in [
+            "id",
+            "size",
+            "centroid",
+            "spread",
+            "heroes",
+            "first_seen",
+            "last_seen",
+        ] {
             assert!(c.get(f).is_some(), "missing {f}");
         }
     }
-    let o = run(&["stream", "eval", "--store", s, "--items", i, "--label-field", "label", "--json"]);
+    let o = run(&[
+        "stream",
+        "eval",
+        "--store",
+        s,
+        "--items",
+        i,
+        "--label-field",
+        "label",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    for f in ["purity", "ari", "nmi", "clusters", "true_clusters", "hero_label_precision"] {
+    for f in [
+        "purity",
+        "ari",
+        "nmi",
+        "clusters",
+        "true_clusters",
+        "hero_label_precision",
+    ] {
         assert!(v.get(f).is_some(), "missing {f}");
     }
     assert_eq!(v["true_clusters"], 6);
     assert!(v["ari"].as_f64().unwrap() > 0.9, "{v}");
     // Same items again: idempotent. Another model: refused.
-    let o = run(&["-q", "stream", "ingest", "--store", s, "--items", i, "--mock", "--order-seed", "3"]);
+    let o = run(&[
+        "-q",
+        "stream",
+        "ingest",
+        "--store",
+        s,
+        "--items",
+        i,
+        "--mock",
+        "--order-seed",
+        "3",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = run(&["-q", "stream", "ingest", "--store", s, "--items", i, "--mock", "--mock-dim", "64"]);
+    let o = run(&[
+        "-q",
+        "stream",
+        "ingest",
+        "--store",
+        s,
+        "--items",
+        i,
+        "--mock",
+        "--mock-dim",
+        "64",
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("dimension 64"));
     // Unknown group.
@@ -64,7 +125,9 @@ fn ingest_clusters_eval_contracts() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no group `nope`"));
     // --images is refused with a clear message.
-    let o = run(&["stream", "ingest", "--store", s, "--items", i, "--images", "--mock"]);
+    let o = run(&[
+        "stream", "ingest", "--store", s, "--items", i, "--images", "--mock",
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cactus_image_embed"));
 }
@@ -73,9 +136,22 @@ fn ingest_clusters_eval_contracts() {
 fn bad_item_lines_name_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let items = dir.path().join("items.jsonl");
-    std::fs::write(&items, "{\"id\":\"a\",\"group\":\"g\",\"text\":\"x y\"}\n{\"id\":\"b\",\"text\":\"z\"}\n").unwrap();
+    std::fs::write(
+        &items,
+        "{\"id\":\"a\",\"group\":\"g\",\"text\":\"x y\"}\n{\"id\":\"b\",\"text\":\"z\"}\n",
+    )
+    .unwrap();
     let store = dir.path().join("store");
-    let o = run(&["-q", "stream", "ingest", "--store", store.to_str().unwrap(), "--items", items.to_str().unwrap(), "--mock"]);
+    let o = run(&[
+        "-q",
+        "stream",
+        "ingest",
+        "--store",
+        store.to_str().unwrap(),
+        "--items",
+        items.to_str().unwrap(),
+        "--mock",
+    ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(":2: field `group`"), "{err}");

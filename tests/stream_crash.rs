@@ -122,7 +122,10 @@ fn sigkill_at_20_moments_loses_no_acknowledged_insert() {
         let n = store.stats().items as u64;
         assert!(n >= acked, "round {round}: {n} items, {acked} acknowledged");
         // At most the one insert in flight at the kill is there unacknowledged.
-        assert!(n <= acked + 1, "round {round}: {n} items, {acked} acknowledged");
+        assert!(
+            n <= acked + 1,
+            "round {round}: {n} items, {acked} acknowledged"
+        );
         for i in 0..acked {
             let (g, id, _) = item(i);
             store.assignment(&g, &id).unwrap();

@@ -181,8 +181,8 @@ pub unsafe extern "C" fn aurora_stream_remove(
 }
 
 fn json_out(v: impl serde::Serialize) -> Result<*mut c_char, FfiError> {
-    let s = serde_json::to_string(&v)
-        .map_err(|e| FfiError::new(AuroraStatus::Store, e.to_string()))?;
+    let s =
+        serde_json::to_string(&v).map_err(|e| FfiError::new(AuroraStatus::Store, e.to_string()))?;
     Ok(cstring_lossy(&s).into_raw())
 }
 
@@ -276,7 +276,14 @@ mod tests {
             for (i, v) in [[1.0f32, 0.0], [0.99, 0.1]].iter().enumerate() {
                 let id = CString::new(format!("p{i}")).unwrap();
                 let rc = aurora_stream_insert(
-                    s, g.as_ptr(), id.as_ptr(), v.as_ptr(), 2, f32::NAN, i as f64, &mut out,
+                    s,
+                    g.as_ptr(),
+                    id.as_ptr(),
+                    v.as_ptr(),
+                    2,
+                    f32::NAN,
+                    i as f64,
+                    &mut out,
                 );
                 assert_eq!(rc, 0);
             }
@@ -284,11 +291,25 @@ mod tests {
             let bad = [f32::NAN, 0.0];
             let id = CString::new("x").unwrap();
             let rc = aurora_stream_insert(
-                s, g.as_ptr(), id.as_ptr(), bad.as_ptr(), 2, 0.5, 0.0, &mut out,
+                s,
+                g.as_ptr(),
+                id.as_ptr(),
+                bad.as_ptr(),
+                2,
+                0.5,
+                0.0,
+                &mut out,
             );
             assert_eq!(rc, AuroraStatus::InvalidEmbedding as i32);
             let rc = aurora_stream_insert(
-                s, g.as_ptr(), id.as_ptr(), bad.as_ptr(), 1, 0.5, 0.0, &mut out,
+                s,
+                g.as_ptr(),
+                id.as_ptr(),
+                bad.as_ptr(),
+                1,
+                0.5,
+                0.0,
+                &mut out,
             );
             assert_eq!(rc, AuroraStatus::Dimension as i32);
             assert_eq!(

@@ -202,7 +202,10 @@ mod tests {
             .unwrap();
         assert!(r.new_cluster);
         assert_eq!(s.clusters("rex".into()).unwrap()[0].size, 2);
-        assert_eq!(s.heroes("rex".into(), r.cluster.unwrap(), 1).unwrap().len(), 1);
+        assert_eq!(
+            s.heroes("rex".into(), r.cluster.unwrap(), 1).unwrap().len(),
+            1
+        );
         assert!(matches!(
             s.insert("rex".into(), "c".into(), vec![1.0], None, 0.0),
             Err(StreamError::InvalidEmbedding { .. })

@@ -304,7 +304,10 @@ mod tests {
         let src = br#"{"version":"2.0","metadata":{"m":1},"models":[],"x_future":{"a":[1,2]}}"#;
         let f = ProfileFile::from_json(src).unwrap();
         assert_eq!(f.version(), CONTAINER_VERSION);
-        assert_eq!(f.raw_section("router"), Some(r#"{"metadata":{"m":1},"models":[]}"#));
+        assert_eq!(
+            f.raw_section("router"),
+            Some(r#"{"metadata":{"m":1},"models":[]}"#)
+        );
         assert_eq!(f.raw_section("x_future"), Some(r#"{"a":[1,2]}"#));
     }
 
@@ -323,9 +326,13 @@ mod tests {
             Err(ProfileError::Json(_))
         ));
         let f = ProfileFile::from_json(br#"{"version":"3.0","note":{"n":0}}"#).unwrap();
-        assert!(matches!(f.section::<Note>(), Err(ProfileError::Invalid { field, .. }) if field == "note.n"));
+        assert!(
+            matches!(f.section::<Note>(), Err(ProfileError::Invalid { field, .. }) if field == "note.n")
+        );
         let f = ProfileFile::from_json(br#"{"version":"3.0","note":{"n":"x"}}"#).unwrap();
-        assert!(matches!(f.section::<Note>(), Err(ProfileError::Section { section, .. }) if section == "note"));
+        assert!(
+            matches!(f.section::<Note>(), Err(ProfileError::Section { section, .. }) if section == "note")
+        );
         assert!(matches!(
             ProfileFile::new().require::<Note>(),
             Err(ProfileError::MissingSection(s)) if s == "note"

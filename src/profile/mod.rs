@@ -31,11 +31,11 @@ mod matrix;
 mod update;
 pub use container::{ProfileFile, Section, CONTAINER_VERSION, MAX_FILE_BYTES};
 pub use error::ProfileError;
-pub use matrix::{F16Matrix, MAX_MATRIX_VALUES};
 pub use format::{
     Counts, Metadata, ModelInfo, Profile, RoutingDefaults, SelectionEntry, Shrinkage,
     FORMAT_VERSION,
 };
+pub use matrix::{F16Matrix, MAX_MATRIX_VALUES};
 pub use update::{error_rates, AddModelReport, DEFAULT_PSEUDO_COUNT};
 
 #[cfg(feature = "builder")]

@@ -272,7 +272,8 @@ impl Group {
     /// Merges two clusters; the larger one (the older on a tie) keeps its id.
     fn merge(&mut self, a: usize, b: usize) -> usize {
         let (ca, cb) = (&self.clusters[a], &self.clusters[b]);
-        let keep_a = (ca.count(), std::cmp::Reverse(ca.id)) >= (cb.count(), std::cmp::Reverse(cb.id));
+        let keep_a =
+            (ca.count(), std::cmp::Reverse(ca.id)) >= (cb.count(), std::cmp::Reverse(cb.id));
         let (keep, gone) = if keep_a { (a, b) } else { (b, a) };
         let gone_c = self.clusters.remove(gone);
         let keep = if gone < keep { keep - 1 } else { keep };

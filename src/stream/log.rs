@@ -167,7 +167,9 @@ pub(crate) fn replay(
         let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as u64;
         let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
         if good + 8 + len > total {
-            break Some(format!("torn record at byte {good} ({len} bytes announced)"));
+            break Some(format!(
+                "torn record at byte {good} ({len} bytes announced)"
+            ));
         }
         payload.resize(len as usize, 0);
         if r.read_exact(&mut payload).is_err() {
@@ -222,7 +224,8 @@ impl LogWriter {
         let mut good = good;
         if good == 0 {
             file.set_len(0).map_err(|e| StreamError::io(path, e))?;
-            file.write_all(MAGIC).map_err(|e| StreamError::io(path, e))?;
+            file.write_all(MAGIC)
+                .map_err(|e| StreamError::io(path, e))?;
             good = 8;
             file.sync_all().map_err(|e| StreamError::io(path, e))?;
         } else if len != good {
@@ -286,7 +289,11 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
                 k += 1;
             }
             t[i] = c;

@@ -131,7 +131,8 @@ impl StreamParams {
     /// Checks every parameter.
     pub fn check(self) -> Result<CheckedStreamParams, StreamError> {
         let p = self.0;
-        let bad = |name: &'static str, reason: String| Err(StreamError::InvalidParam { name, reason });
+        let bad =
+            |name: &'static str, reason: String| Err(StreamError::InvalidParam { name, reason });
         for (name, v) in [
             ("join_threshold", p.join_threshold),
             ("found_threshold", p.found_threshold),
@@ -163,7 +164,10 @@ impl StreamParams {
         if p.pending_capacity < p.min_founders {
             return bad(
                 "pending_capacity",
-                format!("{} is below min_founders ({})", p.pending_capacity, p.min_founders),
+                format!(
+                    "{} is below min_founders ({})",
+                    p.pending_capacity, p.min_founders
+                ),
             );
         }
         if p.min_split_size < 4 {

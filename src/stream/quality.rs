@@ -61,13 +61,22 @@ pub fn scores<P: std::hash::Hash + Eq + Clone, T: std::hash::Hash + Eq + Clone>(
     } else {
         (sum_ij - expected) / (max_index - expected)
     };
-    let h = |v: &[f64]| -v.iter().filter(|&&c| c > 0.0).map(|&c| c / n * (c / n).ln()).sum::<f64>();
+    let h = |v: &[f64]| {
+        -v.iter()
+            .filter(|&&c| c > 0.0)
+            .map(|&c| c / n * (c / n).ln())
+            .sum::<f64>()
+    };
     let (hp, ht) = (h(&rows), h(&cols));
     let mi: f64 = cont
         .iter()
         .map(|(&(a, b), &c)| c / n * ((c * n) / (rows[a] * cols[b])).ln())
         .sum();
-    let nmi = if hp + ht <= 0.0 { 1.0 } else { 2.0 * mi / (hp + ht) };
+    let nmi = if hp + ht <= 0.0 {
+        1.0
+    } else {
+        2.0 * mi / (hp + ht)
+    };
     PartitionScores {
         purity: best.iter().sum::<f64>() / n.max(1.0),
         ari,

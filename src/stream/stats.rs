@@ -77,7 +77,11 @@ impl ClusterStats {
     /// Recomputes the centre and norm from the sum; drops the hero cache.
     pub fn refresh(&mut self) {
         self.norm = self.sum.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let inv = if self.norm > 0.0 { 1.0 / self.norm } else { 0.0 };
+        let inv = if self.norm > 0.0 {
+            1.0 / self.norm
+        } else {
+            0.0
+        };
         for (c, s) in self.centre.iter_mut().zip(&self.sum) {
             *c = (s * inv) as f32;
         }
@@ -100,6 +104,11 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
             acc[k] += x[k] * y[k];
         }
     }
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     acc.iter().sum::<f32>() + tail
 }

@@ -296,9 +296,11 @@ impl ClusterStore {
 
     fn group(&self, group: &str) -> Result<Arc<Mutex<Group>>, StreamError> {
         let g = self.groups.read().unwrap_or_else(|e| e.into_inner());
-        g.get(group).cloned().ok_or_else(|| StreamError::UnknownGroup {
-            group: group.into(),
-        })
+        g.get(group)
+            .cloned()
+            .ok_or_else(|| StreamError::UnknownGroup {
+                group: group.into(),
+            })
     }
 
     fn group_or_create(&self, group: &str) -> Arc<Mutex<Group>> {
@@ -361,7 +363,11 @@ impl ClusterStore {
         if let Some(i) = embedding.iter().position(|v| !v.is_finite()) {
             return Err(bad_vec(format!("component {i} is {}", embedding[i])));
         }
-        let norm = embedding.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+        let norm = embedding
+            .iter()
+            .map(|v| f64::from(*v).powi(2))
+            .sum::<f64>()
+            .sqrt();
         if norm < 1e-12 {
             return Err(bad_vec("all zeros".into()));
         }
@@ -464,10 +470,12 @@ impl ClusterStore {
     pub fn heroes(&self, group: &str, cluster: u64, n: usize) -> Result<Vec<Hero>, StreamError> {
         let g = self.group(group)?;
         let mut g = lock(&g);
-        let pos = g.cluster_pos(cluster).ok_or_else(|| StreamError::UnknownCluster {
-            group: group.into(),
-            cluster,
-        })?;
+        let pos = g
+            .cluster_pos(cluster)
+            .ok_or_else(|| StreamError::UnknownCluster {
+                group: group.into(),
+                cluster,
+            })?;
         let w = self.heroes;
         let top = g.heroes(pos, n, &w);
         let last = heroes::last_seen(&g, pos);
@@ -499,7 +507,10 @@ impl ClusterStore {
     pub fn pending(&self, group: &str) -> Result<Vec<String>, StreamError> {
         let g = self.group(group)?;
         let g = lock(&g);
-        Ok(g.pending.iter().map(|(s, _)| g.item(*s).id.clone()).collect())
+        Ok(g.pending
+            .iter()
+            .map(|(s, _)| g.item(*s).id.clone())
+            .collect())
     }
 
     /// Counts over the store.
@@ -535,9 +546,18 @@ impl ClusterStore {
                 let cl = g
                     .clusters
                     .iter()
-                    .map(|c| (c.id, c.members.iter().map(|&m| g.item(m).id.clone()).collect()))
+                    .map(|c| {
+                        (
+                            c.id,
+                            c.members.iter().map(|&m| g.item(m).id.clone()).collect(),
+                        )
+                    })
                     .collect();
-                let pend = g.pending.iter().map(|(s, _)| g.item(*s).id.clone()).collect();
+                let pend = g
+                    .pending
+                    .iter()
+                    .map(|(s, _)| g.item(*s).id.clone())
+                    .collect();
                 (name.clone(), cl, pend)
             })
             .collect()
@@ -562,7 +582,8 @@ fn read_meta(path: &Path) -> Result<Meta, StreamError> {
         path: path.into(),
         reason,
     };
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let version = v
         .get("format_version")
         .and_then(|v| v.as_u64())

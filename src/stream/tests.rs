@@ -4,7 +4,9 @@ use super::*;
 
 /// A deterministic stream of `n` unit vectors around `k` centres in `dim`.
 fn synthetic(n: usize, k: usize, dim: usize, seed: u64) -> Vec<(String, Vec<f32>, usize)> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut rnd = move || {
         s ^= s << 13;
         s ^= s >> 7;
@@ -130,15 +132,40 @@ fn full_disk_leaves_store_unchanged() {
 fn bad_inputs_are_typed() {
     let s = ClusterStore::in_memory("m", 3, params()).unwrap();
     let e = s.insert("g", "a", &[1.0, 0.0], None, 0.0).unwrap_err();
-    assert!(matches!(e, StreamError::Dimension { expected: 3, got: 2, .. }));
-    let e = s.insert("g", "a", &[f32::NAN, 0.0, 1.0], None, 0.0).unwrap_err();
+    assert!(matches!(
+        e,
+        StreamError::Dimension {
+            expected: 3,
+            got: 2,
+            ..
+        }
+    ));
+    let e = s
+        .insert("g", "a", &[f32::NAN, 0.0, 1.0], None, 0.0)
+        .unwrap_err();
     assert!(matches!(e, StreamError::InvalidEmbedding { .. }));
     let e = s.insert("g", "a", &[0.0; 3], None, 0.0).unwrap_err();
     assert!(matches!(e, StreamError::InvalidEmbedding { .. }));
-    let e = s.insert("g", "a", &[1.0; 3], Some(f32::NAN), 0.0).unwrap_err();
-    assert!(matches!(e, StreamError::InvalidItem { field: "quality", .. }));
-    let e = s.insert("g", "a", &[1.0; 3], None, f64::INFINITY).unwrap_err();
-    assert!(matches!(e, StreamError::InvalidItem { field: "timestamp", .. }));
+    let e = s
+        .insert("g", "a", &[1.0; 3], Some(f32::NAN), 0.0)
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        StreamError::InvalidItem {
+            field: "quality",
+            ..
+        }
+    ));
+    let e = s
+        .insert("g", "a", &[1.0; 3], None, f64::INFINITY)
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        StreamError::InvalidItem {
+            field: "timestamp",
+            ..
+        }
+    ));
     let e = s.insert("g", "", &[1.0; 3], None, 0.0).unwrap_err();
     assert!(matches!(e, StreamError::InvalidItem { field: "id", .. }));
     s.insert("g", "a", &[1.0, 0.0, 0.0], None, 0.0).unwrap();
@@ -164,11 +191,17 @@ fn bad_inputs_are_typed() {
     ));
     assert!(matches!(
         StreamParams::new().min_founders(0).check(),
-        Err(StreamError::InvalidParam { name: "min_founders", .. })
+        Err(StreamError::InvalidParam {
+            name: "min_founders",
+            ..
+        })
     ));
     assert!(matches!(
         StreamParams::new().join_threshold(f32::NAN).check(),
-        Err(StreamError::InvalidParam { name: "join_threshold", .. })
+        Err(StreamError::InvalidParam {
+            name: "join_threshold",
+            ..
+        })
     ));
 }
 
@@ -182,13 +215,26 @@ fn store_metadata_is_enforced() {
     assert!(matches!(e, StreamError::ModelMismatch { .. }));
     let p = StreamParams::new().join_threshold(0.3).check().unwrap();
     let e = ClusterStore::open(dir.path(), "m", 4, p).unwrap_err();
-    assert!(matches!(e, StreamError::ParamsMismatch { name: "join_threshold", .. }));
+    assert!(matches!(
+        e,
+        StreamError::ParamsMismatch {
+            name: "join_threshold",
+            ..
+        }
+    ));
     // A newer format version is refused.
     let meta = dir.path().join("meta.json");
     let text = std::fs::read_to_string(&meta).unwrap();
-    std::fs::write(&meta, text.replace("\"format_version\": 1", "\"format_version\": 99")).unwrap();
+    std::fs::write(
+        &meta,
+        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .unwrap();
     let e = ClusterStore::open(dir.path(), "m", 4, params()).unwrap_err();
-    assert!(matches!(e, StreamError::NewerFormat { found: 99, .. }), "{e}");
+    assert!(
+        matches!(e, StreamError::NewerFormat { found: 99, .. }),
+        "{e}"
+    );
     std::fs::write(&meta, "{not json").unwrap();
     let e = ClusterStore::open_existing(dir.path()).unwrap_err();
     assert!(matches!(e, StreamError::CorruptMeta { .. }));

@@ -196,9 +196,11 @@ fn read_items(path: &Path) -> CliResult<Vec<ItemLine>> {
 
 fn ingest(a: IngestArgs, quiet: bool) -> CliResult {
     if a.images {
-        return Err("--images: cactus_image_embed is not available in this build yet; \
+        return Err(
+            "--images: cactus_image_embed is not available in this build yet; \
                     embed the photos elsewhere and pass --embeddings E.npy --embedding-model NAME"
-            .into());
+                .into(),
+        );
     }
     let items = read_items(&a.items)?;
     let texts: Vec<String> = items
@@ -241,7 +243,11 @@ fn ingest(a: IngestArgs, quiet: bool) -> CliResult {
         drop(s);
         ClusterStore::open(&a.store, &model, dim, p)?
     } else {
-        let p = a.params.build(StreamParams::new()).durability(durability).check()?;
+        let p = a
+            .params
+            .build(StreamParams::new())
+            .durability(durability)
+            .check()?;
         ClusterStore::open(&a.store, &model, dim, p)?
     };
     let mut order: Vec<usize> = (0..items.len()).collect();
@@ -307,7 +313,10 @@ fn clusters(a: ClustersArgs) -> CliResult {
         println!("{}", serde_json::to_string(&cl)?);
         return Ok(());
     }
-    println!("{:>6} {:>6} {:>7} {:>12} {:>12}  heroes", "id", "size", "spread", "first", "last");
+    println!(
+        "{:>6} {:>6} {:>7} {:>12} {:>12}  heroes",
+        "id", "size", "spread", "first", "last"
+    );
     for c in &cl {
         println!(
             "{:>6} {:>6} {:>7.3} {:>12} {:>12}  {}",
@@ -351,14 +360,23 @@ fn eval(a: EvalArgs) -> CliResult {
         label_of.insert((it.group.clone(), it.id.clone()), label);
     }
     if pred.is_empty() {
-        return Err(format!("{}: no line has a `{}` label", a.items.display(), a.label_field).into());
+        return Err(format!(
+            "{}: no line has a `{}` label",
+            a.items.display(),
+            a.label_field
+        )
+        .into());
     }
     let s = scores(&pred, &truth);
     // Hero label precision: heroes whose label is their cluster's majority label.
     let mut members: HashMap<(String, u64), HashMap<String, usize>> = HashMap::new();
     for (p, t) in pred.iter().zip(&truth) {
         if let Some(c) = p.1 {
-            *members.entry((p.0.clone(), c)).or_default().entry(t.1.clone()).or_default() += 1;
+            *members
+                .entry((p.0.clone(), c))
+                .or_default()
+                .entry(t.1.clone())
+                .or_default() += 1;
         }
     }
     let (mut heroes, mut good) = (0usize, 0usize);
@@ -383,7 +401,11 @@ fn eval(a: EvalArgs) -> CliResult {
             }
         }
     }
-    let hp = if heroes == 0 { 0.0 } else { good as f64 / heroes as f64 };
+    let hp = if heroes == 0 {
+        0.0
+    } else {
+        good as f64 / heroes as f64
+    };
     let out = json!({
         "purity": s.purity,
         "ari": s.ari,
