@@ -59,7 +59,7 @@ fn crash_child() {
     }
 }
 
-fn replay_digest(n: u64) -> Vec<(String, Vec<(u64, Vec<String>)>, Vec<String>)> {
+fn replay_digest(n: u64) -> Vec<aurora_router::stream::GroupDigest> {
     let s = ClusterStore::in_memory("synthetic", DIM, params(false)).unwrap();
     for i in 0..n {
         let (g, id, v) = item(i);

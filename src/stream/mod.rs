@@ -91,4 +91,6 @@ mod tests;
 pub use error::StreamError;
 pub use log::Recovery;
 pub use params::{CheckedStreamParams, Durability, StreamParams};
-pub use store::{ClusterInfo, ClusterStore, Hero, Insertion, StoreStats, FORMAT_VERSION};
+pub use store::{
+    ClusterInfo, ClusterStore, GroupDigest, Hero, Insertion, StoreStats, FORMAT_VERSION,
+};

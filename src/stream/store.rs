@@ -13,6 +13,10 @@ use super::heroes::{self, HeroWeights};
 use super::log::{self, LogWriter, Op, Recovery};
 use super::{CheckedStreamParams, StreamError};
 
+/// One group's state in [`ClusterStore::state_digest`]: its name, its
+/// clusters (id, member ids) and its pending item ids.
+pub type GroupDigest = (String, Vec<(u64, Vec<String>)>, Vec<String>);
+
 /// The store format version this library writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -537,7 +541,7 @@ impl ClusterStore {
     /// A canonical dump of the clustering state (for tests comparing a
     /// reopened store with a replay): per group, each cluster's id and
     /// member ids, then the pending ids.
-    pub fn state_digest(&self) -> Vec<(String, Vec<(u64, Vec<String>)>, Vec<String>)> {
+    pub fn state_digest(&self) -> Vec<GroupDigest> {
         let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
         groups
             .iter()
