@@ -27,6 +27,8 @@
 //!   where models fail.
 //! * [`templates`] — reply templates mined offline, stored as text,
 //!   re-embedded and matched on the device.
+//! * [`stream`] — incremental clustering: a durable per-group cluster store
+//!   updated as items arrive, with hero items.
 //! * [`pool`] — a model pool: route, load lazily under a memory budget, and
 //!   generate with `cactus_complete`.
 //! * `eval` (feature `builder`) — deferral curves, QAB and baselines.
@@ -60,6 +62,7 @@ pub mod profile;
 pub mod route;
 pub mod routes;
 pub mod routing;
+pub mod stream;
 pub mod taxonomy;
 pub mod templates;
 

@@ -32,6 +32,9 @@ use std::ptr;
 use crate::embed::{CactusEmbedder, EmbedError, Embedder};
 use crate::route::{RouteDecision, RouteError, RouteOptions, Router};
 
+mod stream;
+pub use stream::{AuroraStreamInsertion, AuroraStreamStore};
+
 /// Status codes of the C ABI (`int32_t`): 0 is success, errors are negative.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,9 @@ pub enum AuroraStatus {
     /// A generator model of a pool: none fits the budget, none could be
     /// loaded, or generation failed.
     Model = -10,
+    /// The cluster store failed: I/O, a full disk, a read-only directory, a
+    /// newer format, an unknown group, item or cluster, a duplicate item.
+    Store = -11,
 }
 
 /// A routing decision, as returned to C.

@@ -17,6 +17,9 @@
 
 use std::sync::Arc;
 
+mod stream;
+pub use stream::{ClusterStore, StreamCluster, StreamError, StreamHero, StreamInsertion};
+
 use crate::embed::{self, EmbedError};
 use crate::profile::ProfileError;
 use crate::route::{self, RouteError};

@@ -10,6 +10,7 @@ mod routes_cmd;
 mod setup_cmd;
 mod taxonomy_cmd;
 mod templates_cmd;
+mod stream_cmd;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,9 @@ enum Command {
     Routes(routes_cmd::RoutesCommand),
     /// Measure each model's correctness on multiple-choice questions with cactus_complete.
     Label(label_cmd::LabelArgs),
+    /// Incremental per-group clustering with heroes: ingest, clusters, eval.
+    #[command(subcommand)]
+    Stream(stream_cmd::StreamCommand),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Templates(c) => templates_cmd::run(c, cli.quiet),
         Command::Routes(c) => routes_cmd::run(c, cli.quiet),
         Command::Label(a) => label_cmd::run(a, cli.quiet),
+        Command::Stream(c) => stream_cmd::run(c, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
