@@ -551,5 +551,10 @@ pub fn version() -> String {
     crate::VERSION.to_string()
 }
 
+#[cfg(feature = "bert")]
+mod bert;
+#[cfg(feature = "bert")]
+pub use bert::MiniLmEmbedder;
+
 #[cfg(test)]
 mod tests;
