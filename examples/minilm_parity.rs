@@ -16,13 +16,18 @@ use aurora_router::embed::{Embedder, MiniLmEmbedder, PrecomputedEmbeddings};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let model = args.get(1).map_or("models/all-MiniLM-L6-v2", String::as_str);
-    let data = args.get(2).map_or("../shared/data/mmlu_pro", String::as_str);
+    let model = args
+        .get(1)
+        .map_or("models/all-MiniLM-L6-v2", String::as_str);
+    let data = args
+        .get(2)
+        .map_or("../shared/data/mmlu_pro", String::as_str);
     let n: usize = args.get(3).map_or(Ok(2000), |s| s.parse())?;
     let texts: Vec<String> = std::fs::read_to_string(format!("{data}/questions.jsonl"))?
         .lines()
         .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).map(|v| v["text"].as_str().unwrap_or("").to_string())
+            serde_json::from_str::<serde_json::Value>(l)
+                .map(|v| v["text"].as_str().unwrap_or("").to_string())
         })
         .collect::<Result<_, _>>()?;
     let npy = PrecomputedEmbeddings::load(

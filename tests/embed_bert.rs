@@ -107,7 +107,10 @@ fn partial_folder_names_the_missing_file() {
 #[test]
 fn config_of_another_architecture_is_refused() {
     let d = folder(&[
-        ("config.json", r#"{"model_type":"roberta","hidden_size":768}"#),
+        (
+            "config.json",
+            r#"{"model_type":"roberta","hidden_size":768}"#,
+        ),
         ("modules.json", MODULES),
         ("tokenizer.json", "{}"),
         ("model.safetensors", "not weights"),
@@ -122,10 +125,7 @@ fn config_of_another_architecture_is_refused() {
 
 #[test]
 fn unsupported_pooling_and_bad_json_are_typed_errors() {
-    let config = std::fs::read_to_string(
-        root().join("tests/fixtures/minilm_config.json"),
-    )
-    .unwrap();
+    let config = std::fs::read_to_string(root().join("tests/fixtures/minilm_config.json")).unwrap();
     let d = folder(&[
         ("config.json", &config),
         ("modules.json", MODULES),
@@ -226,7 +226,12 @@ fn shared_mmlu() -> Option<(Vec<String>, PrecomputedEmbeddings)> {
 }
 
 /// Embeds rows `rows` and compares with sentence-transformers: (mean, min) cosine.
-fn parity(e: &MiniLmEmbedder, texts: &[String], npy: &PrecomputedEmbeddings, rows: &[usize]) -> (f64, f64) {
+fn parity(
+    e: &MiniLmEmbedder,
+    texts: &[String],
+    npy: &PrecomputedEmbeddings,
+    rows: &[usize],
+) -> (f64, f64) {
     let batch: Vec<&str> = rows.iter().map(|&r| texts[r].as_str()).collect();
     let got = e.embed_batch(&batch).unwrap();
     let cos: Vec<f64> = rows
@@ -243,7 +248,9 @@ fn parity(e: &MiniLmEmbedder, texts: &[String], npy: &PrecomputedEmbeddings, row
 #[test]
 fn parity_with_sentence_transformers_on_a_few_texts() {
     let Some(e) = minilm() else { return };
-    let Some((texts, npy)) = shared_mmlu() else { return };
+    let Some((texts, npy)) = shared_mmlu() else {
+        return;
+    };
     let longest = (0..texts.len()).max_by_key(|&i| texts[i].len()).unwrap();
     let rows = [0, 1, 2, 1000, 4321, longest];
     let (mean, min) = parity(e, &texts, &npy, &rows);
@@ -260,7 +267,9 @@ fn parity_with_sentence_transformers_on_a_few_texts() {
 #[cfg_attr(not(target_arch = "x86_64"), ignore = "slow under qemu")]
 fn parity_with_sentence_transformers_on_200_texts() {
     let Some(e) = minilm() else { return };
-    let Some((texts, npy)) = shared_mmlu() else { return };
+    let Some((texts, npy)) = shared_mmlu() else {
+        return;
+    };
     let mut by_len: Vec<usize> = (0..texts.len()).collect();
     by_len.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
     let mut rows: Vec<usize> = by_len[..50].to_vec();
@@ -305,7 +314,10 @@ fn cli_embeds_text_and_prompt_files_with_the_model_folder() {
         let o = cmd.output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(stdout.contains("2 rows") && stdout.contains("all-MiniLM-L6-v2"), "{stdout}");
+        assert!(
+            stdout.contains("2 rows") && stdout.contains("all-MiniLM-L6-v2"),
+            "{stdout}"
+        );
         let bytes = std::fs::read(&out).unwrap();
         assert!(String::from_utf8_lossy(&bytes[..80]).contains(descr));
         let m = PrecomputedEmbeddings::load(&out, "all-MiniLM-L6-v2").unwrap();
@@ -327,22 +339,27 @@ fn cli_embeds_text_and_prompt_files_with_the_model_folder() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["backend"], "bert");
-    assert!(v["backend_reason"].as_str().unwrap().contains("sentence-transformers"));
+    assert!(v["backend_reason"]
+        .as_str()
+        .unwrap()
+        .contains("sentence-transformers"));
     assert_eq!(v["model_id"], "all-MiniLM-L6-v2");
     assert_eq!(v["embedding_dim"], 384);
 }
 
 #[test]
 fn c_entry_point_opens_the_folder_and_reports_bad_paths() {
-    use std::ffi::{CStr, CString};
     use aurora_router::ffi::*;
+    use std::ffi::{CStr, CString};
     let bad = CString::new("/no/such/minilm").unwrap();
     // SAFETY: a valid C string.
     let e = unsafe { aurora_embedder_open_minilm(bad.as_ptr()) };
     assert!(e.is_null());
     assert_eq!(aurora_last_error_code(), AuroraStatus::Embedder as i32);
     // SAFETY: the error string is NUL-terminated and lives until the next call.
-    let msg = unsafe { CStr::from_ptr(aurora_last_error()) }.to_string_lossy().into_owned();
+    let msg = unsafe { CStr::from_ptr(aurora_last_error()) }
+        .to_string_lossy()
+        .into_owned();
     assert!(msg.contains("/no/such/minilm"), "{msg}");
 
     let Some(dir) = model_dir() else { return };

@@ -469,9 +469,7 @@ pub unsafe extern "C" fn aurora_router_route_text(
         let text = unsafe { c_str(text, "text") }?;
         check_ptr(out, "out")?;
         let opts = options(&r.router, cost_preference)?;
-        let d = r
-            .router
-            .route_text(text, e.embedder.as_ref(), &opts)?;
+        let d = r.router.route_text(text, e.embedder.as_ref(), &opts)?;
         write_route(&d, out);
         Ok(status(AuroraStatus::Ok))
     })

@@ -101,7 +101,9 @@ pub fn embed_rows(embedder: &dyn Embedder, texts: &[&str], quiet: bool) -> CliRe
         };
         for v in rows {
             if v.len() != dim {
-                return Err(format!("embedder returned dimension {}, expected {dim}", v.len()).into());
+                return Err(
+                    format!("embedder returned dimension {}, expected {dim}", v.len()).into(),
+                );
             }
             data.extend_from_slice(&v);
         }

@@ -145,7 +145,9 @@ pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
         let Some(emb) = a.embedding.embedder()? else {
             return Err("no embeddings: give --embeddings E.npy, --model PATH or --mock".into());
         };
-        router.check_embedder(emb.as_ref()).map_err(EvalError::from)?;
+        router
+            .check_embedder(emb.as_ref())
+            .map_err(EvalError::from)?;
         Source::Embedder(emb)
     };
     let (texts, correctness) = labelled(&router, &a.prompts, &a.results)?;

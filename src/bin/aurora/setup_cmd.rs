@@ -71,7 +71,10 @@ pub fn doctor(a: DoctorArgs) -> CliResult {
             (aurora_router::embed::ModelKind::SentenceTransformers, why) => ("bert", why),
             (_, why) => (cactus, why),
         },
-        None => (cactus, "no --model: the Cactus backend linked in this build".to_string()),
+        None => (
+            cactus,
+            "no --model: the Cactus backend linked in this build".to_string(),
+        ),
     };
     let probe = open(a.model.as_ref()).and_then(|e| {
         let v = e.embed("aurora doctor probe")?;
@@ -171,7 +174,13 @@ fn embed_file(e: &dyn Embedder, prompts: &Path, out: &Path, a: &EmbedArgs) -> Cl
 }
 
 /// Writes a 2-D little-endian `.npy` matrix (NPY format 1.0), float16 or float32.
-fn write_npy(path: &Path, rows: usize, dim: usize, data: &[f32], f32_rows: bool) -> std::io::Result<()> {
+fn write_npy(
+    path: &Path,
+    rows: usize,
+    dim: usize,
+    data: &[f32],
+    f32_rows: bool,
+) -> std::io::Result<()> {
     let descr = if f32_rows { "<f4" } else { "<f2" };
     let mut header =
         format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
@@ -184,7 +193,8 @@ fn write_npy(path: &Path, rows: usize, dim: usize, data: &[f32], f32_rows: bool)
     bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
     if f32_rows {
-        data.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
+        data.iter()
+            .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
     } else {
         data.iter()
             .for_each(|x| bytes.extend_from_slice(&half::f16::from_f32(*x).to_le_bytes()));

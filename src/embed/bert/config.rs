@@ -123,11 +123,10 @@ impl FolderConfig {
                 got: model_type.unwrap_or("(none)").to_string(),
             });
         }
-        let bert: BertConfig =
-            serde_json::from_value(raw).map_err(|e| ModelError::BadFile {
-                path: config_path.clone(),
-                reason: format!("not a BERT config: {e}"),
-            })?;
+        let bert: BertConfig = serde_json::from_value(raw).map_err(|e| ModelError::BadFile {
+            path: config_path.clone(),
+            reason: format!("not a BERT config: {e}"),
+        })?;
         let unsupported = |what: String| ModelError::Unsupported {
             path: config_path.clone(),
             what,

@@ -62,8 +62,8 @@ impl Bert {
         let eps = c.layer_norm_eps;
         let e = vb.pp("embeddings");
         let word = embedding(c.vocab_size, h, e.pp("word_embeddings")).map_err(werr)?;
-        let position = embedding(c.max_position_embeddings, h, e.pp("position_embeddings"))
-            .map_err(werr)?;
+        let position =
+            embedding(c.max_position_embeddings, h, e.pp("position_embeddings")).map_err(werr)?;
         let token_type = e
             .pp("token_type_embeddings")
             .get((c.type_vocab_size, h), "weight")
@@ -116,7 +116,9 @@ impl Bert {
         let mut mask = vec![0f32; b * s];
         for (r, seq) in batch.iter().enumerate() {
             ids[r * s..r * s + seq.len()].copy_from_slice(seq);
-            mask[r * s..r * s + seq.len()].iter_mut().for_each(|m| *m = 1.0);
+            mask[r * s..r * s + seq.len()]
+                .iter_mut()
+                .for_each(|m| *m = 1.0);
         }
         let ids = Tensor::from_vec(ids, (b, s), &self.device)?;
         let mask = Tensor::from_vec(mask, (b, s), &self.device)?;
@@ -143,11 +145,12 @@ impl Bert {
             let v = split(l.value.forward(&x)?)?;
             let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let ctx = probs
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((b, s, self.hidden))?;
+            let ctx =
+                probs
+                    .matmul(&v)?
+                    .transpose(1, 2)?
+                    .contiguous()?
+                    .reshape((b, s, self.hidden))?;
             let a = l.attn_norm.forward(&(l.attn_out.forward(&ctx)? + &x)?)?;
             let i = l.intermediate.forward(&a)?.gelu_erf()?;
             x = l.out_norm.forward(&(l.output.forward(&i)? + &a)?)?;
