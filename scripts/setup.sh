@@ -41,4 +41,6 @@ if ! command -v kotlinc >/dev/null && [ ! -x "$(npm root -g)/kotlin-compiler/bin
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO npm install -g --no-fund --no-audit kotlin-compiler@2.4.20 >/dev/null
 fi
+# The all-MiniLM-L6-v2 weights of the `bert` embedder (git-ignored models/).
+"$(dirname "$0")/fetch-minilm.sh"
 echo "setup: ok"

@@ -4,11 +4,20 @@
 //!   (the real engine on ARM devices, the deterministic C mock on x86 hosts).
 //! * [`PrecomputedEmbeddings`] holds vectors computed elsewhere, loaded from
 //!   a `.npy` file (float16 or float32).
+//! * [`MiniLmEmbedder`] (feature `bert`) runs a sentence-transformers BERT
+//!   folder such as all-MiniLM-L6-v2 in pure Rust.
+//! * [`open_model`] picks the backend a model path needs.
 
+#[cfg(feature = "bert")]
+mod bert;
 mod cactus;
+mod model_dir;
 mod precomputed;
 
+#[cfg(feature = "bert")]
+pub use bert::{MiniLmEmbedder, MINILM_L6_V2_SHA256};
 pub use cactus::CactusEmbedder;
+pub use model_dir::{detect_model, open_model, ModelError, ModelKind};
 pub use precomputed::PrecomputedEmbeddings;
 
 use std::path::PathBuf;
@@ -65,6 +74,10 @@ pub enum EmbedError {
         /// Dimension received.
         got: usize,
     },
+    /// A sentence-transformers model folder is missing, partial or
+    /// unsupported, or its model failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
     /// A row index is out of range.
     #[error("row {row} is out of range: there are {rows} rows")]
     RowOutOfRange {

@@ -89,10 +89,11 @@ pub struct AuroraRouter {
     embedding_model: CString,
 }
 
-/// A Cactus embedding model (opaque): the real engine on devices, the
-/// deterministic mock on hosts without it.
+/// An embedding model (opaque): a Cactus model (the real engine on devices,
+/// the deterministic mock on hosts without it) or, with the `bert` feature,
+/// the pure-Rust all-MiniLM-L6-v2 / BERT embedder.
 pub struct AuroraEmbedder {
-    embedder: CactusEmbedder,
+    embedder: Box<dyn Embedder>,
     model_id: CString,
 }
 
@@ -477,9 +478,7 @@ pub unsafe extern "C" fn aurora_router_route_text(
         let text = unsafe { c_str(text, "text") }?;
         check_ptr(out, "out")?;
         let opts = options(&r.router, cost_preference)?;
-        let d = r
-            .router
-            .route_text(text, &e.embedder as &dyn Embedder, &opts)?;
+        let d = r.router.route_text(text, e.embedder.as_ref(), &opts)?;
         write_route(&d, out);
         Ok(status(AuroraStatus::Ok))
     })
@@ -618,13 +617,19 @@ pub unsafe extern "C" fn aurora_router_summary_json(r: *const AuroraRouter) -> *
     )
 }
 
-fn embedder_handle(embedder: CactusEmbedder) -> *mut AuroraEmbedder {
+fn embedder_handle(embedder: impl Embedder + 'static) -> *mut AuroraEmbedder {
+    boxed_embedder_handle(Box::new(embedder))
+}
+
+fn boxed_embedder_handle(embedder: Box<dyn Embedder>) -> *mut AuroraEmbedder {
     let model_id = cstring_lossy(embedder.model_id());
     Box::into_raw(Box::new(AuroraEmbedder { embedder, model_id }))
 }
 
-/// Opens the Cactus embedding model at `path` (UTF-8). Returns `NULL` on
-/// error.
+/// Opens the embedding model at `path` (UTF-8), picking the backend from
+/// its contents: a sentence-transformers folder runs on the pure-Rust BERT
+/// embedder (when built with the `bert` feature; an error otherwise),
+/// anything else on Cactus. Returns `NULL` on error.
 ///
 /// # Safety
 ///
@@ -636,7 +641,7 @@ pub unsafe extern "C" fn aurora_embedder_open(path: *const c_char) -> *mut Auror
         || {
             // SAFETY: forwarded contract.
             let path = unsafe { c_str(path, "path") }?;
-            Ok(embedder_handle(CactusEmbedder::open(path)?))
+            Ok(boxed_embedder_handle(crate::embed::open_model(path)?))
         },
     )
 }
@@ -746,6 +751,10 @@ pub use routes::{
     AuroraRouteSession, AuroraRoutes,
 };
 pub mod pool;
+#[cfg(feature = "bert")]
+mod bert;
+#[cfg(feature = "bert")]
+pub use bert::aurora_embedder_open_minilm;
 
 #[cfg(test)]
 mod tests;

@@ -565,6 +565,10 @@ pub use templates::{TemplateMatch, Templates};
 mod routes;
 pub use routes::{MobileRouteSession, MobileRouteSet, RouteMatch};
 pub mod pool;
+#[cfg(feature = "bert")]
+mod bert;
+#[cfg(feature = "bert")]
+pub use bert::MiniLmEmbedder;
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,10 @@
-//! Where embeddings come from: a precomputed `.npy`, a Cactus model, or the mock.
+//! Where embeddings come from: a precomputed `.npy`, a model folder
+//! (sentence-transformers → the pure-Rust MiniLM/BERT embedder, else Cactus),
+//! or the mock.
 
 use std::path::PathBuf;
 
-use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::embed::{open_model, CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use clap::Args;
 
 use crate::progress;
@@ -17,7 +19,8 @@ pub struct EmbeddingArgs {
     /// Name of the model that made --embeddings (recorded in the profile).
     #[arg(long, requires = "embeddings")]
     pub embedding_model: Option<String>,
-    /// Embed the texts with the Cactus model at this path.
+    /// Embed the texts with the model at this path: a sentence-transformers
+    /// folder (e.g. models/all-MiniLM-L6-v2) or a Cactus model.
     #[arg(long, conflicts_with = "mock")]
     pub model: Option<PathBuf>,
     /// Embed the texts with the mock Cactus (lexical n-gram hashing).
@@ -38,10 +41,10 @@ pub struct Embedded {
 
 impl EmbeddingArgs {
     /// Opens the embedder named by `--model`/`--mock`, if any.
-    pub fn embedder(&self) -> CliResult<Option<CactusEmbedder>> {
+    pub fn embedder(&self) -> CliResult<Option<Box<dyn Embedder>>> {
         Ok(match (&self.model, self.mock) {
-            (Some(path), _) => Some(CactusEmbedder::open(path)?),
-            (None, true) => Some(CactusEmbedder::mock(self.mock_dim)?),
+            (Some(path), _) => Some(open_model(path)?),
+            (None, true) => Some(Box::new(CactusEmbedder::mock(self.mock_dim)?)),
             (None, false) => None,
         })
     }
@@ -61,17 +64,8 @@ impl EmbeddingArgs {
         let Some(embedder) = self.embedder()? else {
             return Err("no embeddings: give --embeddings E.npy, --model PATH or --mock".into());
         };
-        let pb = progress::bar(texts.len() as u64, "embedding", quiet);
+        let data = embed_rows(embedder.as_ref(), texts, quiet)?;
         let dim = embedder.dim();
-        let mut data = Vec::with_capacity(texts.len() * dim);
-        for (i, t) in texts.iter().enumerate() {
-            let v = embedder
-                .embed(t)
-                .map_err(|e| format!("prompt line {}: {e}", i + 1))?;
-            data.extend_from_slice(&v);
-            pb.inc(1);
-        }
-        pb.finish_and_clear();
         let mut m =
             PrecomputedEmbeddings::from_rows(data, dim, embedder.model_id(), "embedder output")?;
         m.normalize_rows()?;
@@ -80,4 +74,41 @@ impl EmbeddingArgs {
             is_mock: embedder.is_mock(),
         })
     }
+}
+
+/// Texts per `embed_batch` call (the progress bar moves between chunks).
+const CHUNK: usize = 512;
+
+/// Embeds `texts` in order with a progress bar, in chunks through
+/// [`Embedder::embed_batch`] (all cores for the BERT embedder); returns the
+/// rows concatenated. Errors name the prompt line.
+pub fn embed_rows(embedder: &dyn Embedder, texts: &[&str], quiet: bool) -> CliResult<Vec<f32>> {
+    let pb = progress::bar(texts.len() as u64, "embedding", quiet);
+    let dim = embedder.dim();
+    let mut data = Vec::with_capacity(texts.len() * dim);
+    for (c, chunk) in texts.chunks(CHUNK).enumerate() {
+        let rows = match embedder.embed_batch(chunk) {
+            Ok(rows) => rows,
+            Err(_) => {
+                // Find the failing line for the message.
+                for (i, t) in chunk.iter().enumerate() {
+                    embedder
+                        .embed(t)
+                        .map_err(|e| format!("prompt line {}: {e}", c * CHUNK + i + 1))?;
+                }
+                return Err("embedding failed".into());
+            }
+        };
+        for v in rows {
+            if v.len() != dim {
+                return Err(
+                    format!("embedder returned dimension {}, expected {dim}", v.len()).into(),
+                );
+            }
+            data.extend_from_slice(&v);
+        }
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    Ok(data)
 }

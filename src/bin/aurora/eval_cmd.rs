@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use aurora_router::build::evaluate_uniroute;
 use aurora_router::data::{read_prompts, read_results};
-use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::embed::{Embedder, PrecomputedEmbeddings};
 use aurora_router::eval::{
     align_results, check_embedding_model, evaluate, evaluate_knn, EvalError, EvalOptions,
     EvalReport, KnnRouter, Qab, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT,
@@ -12,8 +12,8 @@ use aurora_router::eval::{
 use aurora_router::route::Router;
 use clap::{Args, ValueEnum};
 
-use crate::embedding_args::EmbeddingArgs;
-use crate::{progress, CliResult};
+use crate::embedding_args::{embed_rows, EmbeddingArgs};
+use crate::CliResult;
 
 /// A baseline router evaluated next to the profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,7 +83,7 @@ pub struct EvalArgs {
 /// Where embeddings come from once the CLI flags are resolved.
 enum Source {
     Precomputed(Option<String>),
-    Embedder(CactusEmbedder),
+    Embedder(Box<dyn Embedder>),
 }
 
 impl Source {
@@ -102,17 +102,9 @@ impl Source {
                 Ok(e)
             }
             (Source::Embedder(emb), _) => {
-                let pb = progress::bar(texts.len() as u64, what, quiet);
                 let dim = emb.dim();
-                let mut data = Vec::with_capacity(texts.len() * dim);
-                for (i, t) in texts.iter().enumerate() {
-                    let v = emb
-                        .embed(t)
-                        .map_err(|e| format!("{what}: prompt line {}: {e}", i + 1))?;
-                    data.extend_from_slice(&v);
-                    pb.inc(1);
-                }
-                pb.finish_and_clear();
+                let data = embed_rows(emb.as_ref(), texts, quiet)
+                    .map_err(|e| format!("{what}: {e}"))?;
                 Ok(PrecomputedEmbeddings::from_rows(
                     data,
                     dim,
@@ -154,7 +146,9 @@ pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
         let Some(emb) = a.embedding.embedder()? else {
             return Err("no embeddings: give --embeddings E.npy, --model PATH or --mock".into());
         };
-        router.check_embedder(&emb).map_err(EvalError::from)?;
+        router
+            .check_embedder(emb.as_ref())
+            .map_err(EvalError::from)?;
         Source::Embedder(emb)
     };
     let (texts, correctness) = labelled(&router, &a.prompts, &a.results)?;

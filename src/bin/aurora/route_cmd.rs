@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::embed::{open_model, CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::eval::check_embedding_model;
 use aurora_router::route::{RouteDecision, RouteOptions, Router};
 use clap::{ArgGroup, Args};
@@ -31,7 +31,8 @@ pub struct RouteArgs {
     /// The model that made the embeddings; checked against the profile's.
     #[arg(long)]
     embedding_model: Option<String>,
-    /// Cactus model to embed --text with.
+    /// Model to embed --text with: a sentence-transformers folder (e.g.
+    /// models/all-MiniLM-L6-v2) or a Cactus model.
     #[arg(long)]
     model: Option<PathBuf>,
     /// 0 = lowest expected error … 1 = cheapest model.
@@ -87,18 +88,18 @@ pub fn run(a: RouteArgs) -> CliResult {
         check_embedding_model(&router, name)?;
     }
     if let Some(text) = &a.text {
-        let embedder: CactusEmbedder = match &a.model {
-            Some(p) => CactusEmbedder::open(p)?,
-            None if router.is_mock() => CactusEmbedder::mock(router.dim())?,
+        let embedder: Box<dyn Embedder> = match &a.model {
+            Some(p) => open_model(p)?,
+            None if router.is_mock() => Box::new(CactusEmbedder::mock(router.dim())?),
             None => {
                 return Err(format!(
-                    "the profile was built with `{}` embeddings: give --model PATH to a Cactus model that makes them, or route --embeddings",
+                    "the profile was built with `{}` embeddings: give --model PATH to the model that makes them (e.g. models/all-MiniLM-L6-v2), or route --embeddings",
                     router.embedding_model()
                 )
                 .into())
             }
         };
-        let d = router.route_text(text, &embedder as &dyn Embedder, &opts)?;
+        let d = router.route_text(text, embedder.as_ref(), &opts)?;
         return print(&router, &d, a.json, None);
     }
     if let Some(js) = &a.embedding_json {
