@@ -139,6 +139,30 @@ pub trait Embedder: Send + Sync {
     fn is_mock(&self) -> bool;
 }
 
+/// A boxed embedder is an embedder: `open_model` returns one, and every API
+/// that takes `&dyn Embedder` accepts `&boxed` through this impl.
+impl<E: Embedder + ?Sized> Embedder for Box<E> {
+    fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        (**self).embed(text)
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        (**self).embed_batch(texts)
+    }
+
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+
+    fn model_id(&self) -> &str {
+        (**self).model_id()
+    }
+
+    fn is_mock(&self) -> bool {
+        (**self).is_mock()
+    }
+}
+
 /// Checks that every component of `v` is finite.
 pub(crate) fn check_finite(source_name: &str, row: usize, v: &[f32]) -> Result<(), EmbedError> {
     match v.iter().position(|x| !x.is_finite()) {

@@ -750,9 +750,9 @@ pub use routes::{
     aurora_routes_match_embedding, aurora_routes_match_text, aurora_routes_name, AuroraRouteMatch,
     AuroraRouteSession, AuroraRoutes,
 };
-pub mod pool;
 #[cfg(feature = "bert")]
 mod bert;
+pub mod pool;
 #[cfg(feature = "bert")]
 pub use bert::aurora_embedder_open_minilm;
 

@@ -217,7 +217,7 @@ pub unsafe extern "C" fn aurora_pool_complete_text(
             // SAFETY: forwarded contract.
             let pool = unsafe { pool(p) }?;
             // SAFETY: forwarded contract.
-            let e = &unsafe { embedder(e) }?.embedder;
+            let e: &dyn Embedder = &*unsafe { embedder(e) }?.embedder;
             pool.router().check_embedder(e)?;
             // SAFETY: forwarded contract.
             let text = unsafe { c_str(text, "text") }?;

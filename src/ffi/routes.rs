@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::{
     c_str, check_ptr, cstring_lossy, embedder, guard, null, status, AuroraStatus, FfiError,
 };
-use crate::embed::Embedder;
 use crate::routes::{RouteMatch, RouteSession, RouteSet, RoutesError};
 
 /// A loaded route set (opaque). Immutable: share it across threads.
@@ -265,7 +264,7 @@ pub unsafe extern "C" fn aurora_routes_match_text(
         // SAFETY: forwarded contract.
         let text = unsafe { c_str(text, "text") }?;
         check_ptr(out, "out")?;
-        let m = r.routes.match_text(text, &e.embedder as &dyn Embedder)?;
+        let m = r.routes.match_text(text, &*e.embedder)?;
         write_match(&m, out);
         Ok(status(AuroraStatus::Ok))
     })
@@ -371,7 +370,7 @@ pub unsafe extern "C" fn aurora_route_session_push_text(
         // SAFETY: forwarded contract.
         let text = unsafe { c_str(text, "text") }?;
         check_ptr(out, "out")?;
-        let m = s.session.push_text(text, &e.embedder as &dyn Embedder)?;
+        let m = s.session.push_text(text, &*e.embedder)?;
         write_match(&m, out);
         Ok(status(AuroraStatus::Ok))
     })

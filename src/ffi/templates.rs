@@ -67,8 +67,8 @@ unsafe fn load(
     // SAFETY: `len` readable bytes by the caller's contract.
     let bytes = unsafe { std::slice::from_raw_parts(json, len) };
     let set = match threshold {
-        Some(t) => TemplateSet::load_with_threshold(bytes, &e.embedder, t)?,
-        None => TemplateSet::load(bytes, &e.embedder)?,
+        Some(t) => TemplateSet::load_with_threshold(bytes, &*e.embedder, t)?,
+        None => TemplateSet::load(bytes, &*e.embedder)?,
     };
     let texts = (0..set.len())
         .map(|i| {
@@ -271,7 +271,7 @@ pub unsafe extern "C" fn aurora_templates_match_text(
         // SAFETY: forwarded contract.
         let text = unsafe { c_str(text, "text") }?;
         check_ptr(out, "out")?;
-        write_match(t.set.match_text(text, &e.embedder)?, out);
+        write_match(t.set.match_text(text, &*e.embedder)?, out);
         Ok(status(AuroraStatus::Ok))
     })
 }

@@ -564,9 +564,9 @@ mod templates;
 pub use templates::{TemplateMatch, Templates};
 mod routes;
 pub use routes::{MobileRouteSession, MobileRouteSet, RouteMatch};
-pub mod pool;
 #[cfg(feature = "bert")]
 mod bert;
+pub mod pool;
 #[cfg(feature = "bert")]
 pub use bert::MiniLmEmbedder;
 

@@ -8,9 +8,9 @@ mod progress;
 mod route_cmd;
 mod routes_cmd;
 mod setup_cmd;
+mod stream_cmd;
 mod taxonomy_cmd;
 mod templates_cmd;
-mod stream_cmd;
 
 use std::process::ExitCode;
 
