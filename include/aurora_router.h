@@ -67,6 +67,16 @@ enum AuroraStatus
      * An internal error (a Rust panic, caught at the boundary).
      */
     AURORA_STATUS_PANIC = -9,
+    /**
+     * A generator model of a pool: none fits the budget, none could be
+     * loaded, or generation failed.
+     */
+    AURORA_STATUS_MODEL = -10,
+    /**
+     * The cluster store failed: I/O, a full disk, a read-only directory, a
+     * newer format, an unknown group, item or cluster, a duplicate item.
+     */
+    AURORA_STATUS_STORE = -11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -77,15 +87,43 @@ typedef int32_t AuroraStatus;
 #endif // __cplusplus
 
 /**
- * A Cactus embedding model (opaque): the real engine on devices, the
- * deterministic mock on hosts without it.
+ * An embedding model (opaque): a Cactus model (the real engine on devices,
+ * the deterministic mock on hosts without it) or, with the `bert` feature,
+ * the pure-Rust all-MiniLM-L6-v2 / BERT embedder.
  */
 typedef struct AuroraEmbedder AuroraEmbedder;
+
+/**
+ * A model pool (opaque).
+ */
+typedef struct AuroraPool AuroraPool;
+
+/**
+ * One conversation's routing state (opaque). Not thread-safe: use one
+ * session from one thread at a time. It keeps its own reference to the
+ * route set, so the `AuroraRoutes` may be freed before it.
+ */
+typedef struct AuroraRouteSession AuroraRouteSession;
 
 /**
  * A loaded router profile (opaque). Immutable: share it across threads.
  */
 typedef struct AuroraRouter AuroraRouter;
+
+/**
+ * A loaded route set (opaque). Immutable: share it across threads.
+ */
+typedef struct AuroraRoutes AuroraRoutes;
+
+/**
+ * A durable per-group cluster store (opaque).
+ */
+typedef struct AuroraStreamStore AuroraStreamStore;
+
+/**
+ * A loaded template set (opaque). Immutable: share it across threads.
+ */
+typedef struct AuroraTemplates AuroraTemplates;
 
 /**
  * A routing decision, as returned to C.
@@ -108,6 +146,72 @@ typedef struct {
      */
     float confidence;
 } AuroraRoute;
+
+/**
+ * The result of `aurora_stream_insert`.
+ */
+typedef struct {
+    /**
+     * The item's cluster (meaningful when `pending` is 0).
+     */
+    uint64_t cluster;
+    /**
+     * 1 when the item waits in the group's pending pool (no cluster yet).
+     */
+    uint8_t pending;
+    /**
+     * 1 when this insert founded a new cluster.
+     */
+    uint8_t new_cluster;
+} AuroraStreamInsertion;
+
+/**
+ * The best template for a query, as returned to C.
+ */
+typedef struct {
+    /**
+     * Index of the template (see `aurora_templates_response`).
+     */
+    uint32_t template_;
+    /**
+     * Cosine similarity to the template (plus its coherence term).
+     */
+    float score;
+    /**
+     * 1 when the score clears the threshold ("a template fits"), else 0.
+     */
+    uint8_t matched;
+} AuroraTemplateMatch;
+
+/**
+ * The answer of a route match, as returned to C.
+ */
+typedef struct {
+    /**
+     * The route's index (see `aurora_routes_name`), or -1 for "none".
+     */
+    int32_t route;
+    /**
+     * Index of the best route, even when `route` is -1.
+     */
+    uint32_t best;
+    /**
+     * The best route's score, in [0, 1].
+     */
+    float score;
+    /**
+     * The runner-up's index, or -1 when there is a single route.
+     */
+    int32_t runner_up;
+    /**
+     * The runner-up's score (0 when there is none).
+     */
+    float runner_up_score;
+    /**
+     * `score - runner_up_score`.
+     */
+    float margin;
+} AuroraRouteMatch;
 
 #ifdef __cplusplus
 extern "C" {
@@ -269,8 +373,10 @@ const char *aurora_router_embedding_model(const AuroraRouter *r);
 char *aurora_router_summary_json(const AuroraRouter *r);
 
 /**
- * Opens the Cactus embedding model at `path` (UTF-8). Returns `NULL` on
- * error.
+ * Opens the embedding model at `path` (UTF-8), picking the backend from
+ * its contents: a sentence-transformers folder runs on the pure-Rust BERT
+ * embedder (when built with the `bert` feature; an error otherwise),
+ * anything else on Cactus. Returns `NULL` on error.
  *
  * # Safety
  *
@@ -324,6 +430,391 @@ const char *aurora_embedder_model_id(const AuroraEmbedder *e);
  * writable floats.
  */
 int32_t aurora_embedder_embed(const AuroraEmbedder *e, const char *text, float *out, size_t dim);
+
+/**
+ * Opens (or creates) the store in directory `dir` for `dim`-dimensional
+ * vectors of `embedding_model`, with the default parameters; `fsync` 1
+ * syncs every write to disk (survives power loss), 0 only writes it
+ * (survives a crash of the app). Returns NULL on error.
+ *
+ * # Safety
+ *
+ * `dir` and `embedding_model` are NUL-terminated strings.
+ */
+AuroraStreamStore *aurora_stream_open(const char *dir,
+                                      const char *embedding_model,
+                                      size_t dim,
+                                      uint8_t fsync);
+
+/**
+ * Releases a store (`NULL` is a no-op).
+ *
+ * # Safety
+ *
+ * `s` is NULL or a live handle, not used afterwards.
+ */
+void aurora_stream_free(AuroraStreamStore *s);
+
+/**
+ * Inserts an item: `dim` floats at `embedding`, `quality` (NaN = none),
+ * `timestamp`. Writes `*out` and returns 0, or a negative status.
+ * Re-inserting the same id with the same vector is a no-op.
+ *
+ * # Safety
+ *
+ * `s` is a live store; `group`, `item_id` are NUL-terminated; `embedding`
+ * points to `dim` readable floats; `out` to a writable insertion.
+ */
+int32_t aurora_stream_insert(const AuroraStreamStore *s,
+                             const char *group,
+                             const char *item_id,
+                             const float *embedding,
+                             size_t dim,
+                             float quality,
+                             double timestamp,
+                             AuroraStreamInsertion *out);
+
+/**
+ * Removes an item. Returns 0 or a negative status.
+ *
+ * # Safety
+ *
+ * `s` is a live store; `group` and `item_id` are NUL-terminated.
+ */
+int32_t aurora_stream_remove(const AuroraStreamStore *s, const char *group, const char *item_id);
+
+/**
+ * A group's clusters as a JSON array of `{id, size, centroid, spread,
+ * heroes, first_seen, last_seen}`; NULL on error. Free with
+ * `aurora_string_free`.
+ *
+ * # Safety
+ *
+ * `s` is a live store; `group` is NUL-terminated.
+ */
+char *aurora_stream_clusters_json(const AuroraStreamStore *s, const char *group);
+
+/**
+ * The `n` best items of a cluster as a JSON array of `{item_id, score}`;
+ * NULL on error. Free with `aurora_string_free`.
+ *
+ * # Safety
+ *
+ * `s` is a live store; `group` is NUL-terminated.
+ */
+char *aurora_stream_heroes_json(const AuroraStreamStore *s,
+                                const char *group,
+                                uint64_t cluster,
+                                size_t n);
+
+/**
+ * The groups (a JSON array of strings) and counts: `{groups, stats}`;
+ * NULL on error. Free with `aurora_string_free`.
+ *
+ * # Safety
+ *
+ * `s` is a live store.
+ */
+char *aurora_stream_stats_json(const AuroraStreamStore *s);
+
+/**
+ * Loads a profile file (`len` bytes of JSON) holding a `templates`
+ * section and re-embeds every template with the serving embedder `e`,
+ * using the section's calibrated threshold for `e`'s model (an error,
+ * `AURORA_STATUS_PROFILE`, when there is none). Returns `NULL` on error.
+ *
+ * # Safety
+ *
+ * `json` points to `len` readable bytes; `e` is a live embedder.
+ */
+AuroraTemplates *aurora_templates_load(const uint8_t *json, size_t len, const AuroraEmbedder *e);
+
+/**
+ * As `aurora_templates_load`, with an explicit `threshold` instead of the
+ * calibrated one. Returns `NULL` on error.
+ *
+ * # Safety
+ *
+ * `json` points to `len` readable bytes; `e` is a live embedder.
+ */
+AuroraTemplates *aurora_templates_load_with_threshold(const uint8_t *json,
+                                                      size_t len,
+                                                      const AuroraEmbedder *e,
+                                                      float threshold);
+
+/**
+ * Frees a template set. `NULL` is a no-op.
+ *
+ * # Safety
+ *
+ * `t` is NULL or a handle from `aurora_templates_load*` not yet freed.
+ */
+void aurora_templates_free(AuroraTemplates *t);
+
+/**
+ * Number of templates (0 on error).
+ *
+ * # Safety
+ *
+ * `t` is NULL or a live template set.
+ */
+size_t aurora_templates_count(const AuroraTemplates *t);
+
+/**
+ * The threshold in use (NaN on error).
+ *
+ * # Safety
+ *
+ * `t` is NULL or a live template set.
+ */
+float aurora_templates_threshold(const AuroraTemplates *t);
+
+/**
+ * Template `index`'s representative incoming message, borrowed (lives as
+ * long as `t`). `NULL` on error.
+ *
+ * # Safety
+ *
+ * `t` is NULL or a live template set.
+ */
+const char *aurora_templates_incoming(const AuroraTemplates *t, size_t index);
+
+/**
+ * Template `index`'s representative response, borrowed (lives as long as
+ * `t`). `NULL` on error.
+ *
+ * # Safety
+ *
+ * `t` is NULL or a live template set.
+ */
+const char *aurora_templates_response(const AuroraTemplates *t, size_t index);
+
+/**
+ * Matches an embedding of `dim` floats made by the serving model.
+ * Returns 0 or a negative `AuroraStatus`; writes `out` on success.
+ *
+ * # Safety
+ *
+ * `t` is a live template set; `embedding` points to `dim` floats; `out`
+ * is writable.
+ */
+int32_t aurora_templates_match_embedding(const AuroraTemplates *t,
+                                         const float *embedding,
+                                         size_t dim,
+                                         AuroraTemplateMatch *out);
+
+/**
+ * Embeds `text` with `e` (the serving embedder the set was loaded with)
+ * and matches it. Returns 0 or a negative `AuroraStatus`.
+ *
+ * # Safety
+ *
+ * `t` and `e` are live handles; `text` is NUL-terminated; `out` is writable.
+ */
+int32_t aurora_templates_match_text(const AuroraTemplates *t,
+                                    const AuroraEmbedder *e,
+                                    const char *text,
+                                    AuroraTemplateMatch *out);
+
+/**
+ * Loads routes from a route file's JSON (`len` bytes). `NULL` on error.
+ *
+ * # Safety
+ *
+ * `json` points to `len` readable bytes (it may be NULL only if `len` is 0).
+ */
+AuroraRoutes *aurora_routes_from_json(const uint8_t *json, size_t len);
+
+/**
+ * Loads routes from a route file (or a profile holding a `routes` section). `NULL` on error.
+ *
+ * # Safety
+ *
+ * `path` is NULL or a NUL-terminated string.
+ */
+AuroraRoutes *aurora_routes_from_path(const char *path);
+
+/**
+ * Frees routes. `NULL` is a no-op.
+ *
+ * # Safety
+ *
+ * `r` is NULL or a handle from `aurora_routes_from_*` not yet freed, no
+ * longer used by any thread (sessions made from it stay valid).
+ */
+void aurora_routes_free(AuroraRoutes *r);
+
+/**
+ * Number of routes (0 on error).
+ *
+ * # Safety
+ *
+ * `r` is NULL or a live handle.
+ */
+size_t aurora_routes_count(const AuroraRoutes *r);
+
+/**
+ * The name of route `index` (borrowed, lives as long as `r`), or `NULL`.
+ *
+ * # Safety
+ *
+ * `r` is NULL or a live handle.
+ */
+const char *aurora_routes_name(const AuroraRoutes *r, size_t index);
+
+/**
+ * Matches one embedding of `dim` floats. Writes `*out` and returns 0, or a
+ * negative `AuroraStatus`.
+ *
+ * # Safety
+ *
+ * `r` is a live handle; `embedding` points to `dim` floats; `out` is writable.
+ */
+int32_t aurora_routes_match_embedding(const AuroraRoutes *r,
+                                      const float *embedding,
+                                      size_t dim,
+                                      AuroraRouteMatch *out);
+
+/**
+ * Embeds `text` with `embedder` (the routes' model) and matches it.
+ *
+ * # Safety
+ *
+ * `r`, `embedder` are live handles; `text` is NUL-terminated; `out` is writable.
+ */
+int32_t aurora_routes_match_text(const AuroraRoutes *r,
+                                 const AuroraEmbedder *embedder,
+                                 const char *text,
+                                 AuroraRouteMatch *out);
+
+/**
+ * A new conversation over `r`. `NULL` on error. Free with `aurora_route_session_free`.
+ *
+ * # Safety
+ *
+ * `r` is NULL or a live handle.
+ */
+AuroraRouteSession *aurora_route_session_new(const AuroraRoutes *r);
+
+/**
+ * Frees a session. `NULL` is a no-op.
+ *
+ * # Safety
+ *
+ * `s` is NULL or a session not yet freed and not in use.
+ */
+void aurora_route_session_free(AuroraRouteSession *s);
+
+/**
+ * Forgets every turn of the session. Returns 0 or a negative status.
+ *
+ * # Safety
+ *
+ * `s` is NULL or a live session used by this thread only.
+ */
+int32_t aurora_route_session_reset(AuroraRouteSession *s);
+
+/**
+ * Routes the conversation's next turn, given its embedding.
+ *
+ * # Safety
+ *
+ * `s` is a live session used by this thread only; `embedding` points to
+ * `dim` floats; `out` is writable.
+ */
+int32_t aurora_route_session_push_embedding(AuroraRouteSession *s,
+                                            const float *embedding,
+                                            size_t dim,
+                                            AuroraRouteMatch *out);
+
+/**
+ * Embeds the next turn's text with `embedder` and routes it.
+ *
+ * # Safety
+ *
+ * `s` is a live session used by this thread only; `embedder` is live;
+ * `text` is NUL-terminated; `out` is writable.
+ */
+int32_t aurora_route_session_push_text(AuroraRouteSession *s,
+                                       const AuroraEmbedder *embedder,
+                                       const char *text,
+                                       AuroraRouteMatch *out);
+
+/**
+ * Opens the sentence-transformers BERT folder at `path` (UTF-8), e.g.
+ * `models/all-MiniLM-L6-v2` from `scripts/fetch-minilm.sh`: `config.json`,
+ * `model.safetensors`, `tokenizer.json`, `modules.json` and the pooling
+ * config. The model id is the folder's name. Texts longer than the model's
+ * `max_seq_length` (256 tokens for all-MiniLM-L6-v2) are truncated.
+ * Returns `NULL` on error (`AURORA_STATUS_EMBEDDER`; see
+ * `aurora_last_error`). Free with `aurora_embedder_free`.
+ *
+ * # Safety
+ *
+ * `path` is NULL or a NUL-terminated string.
+ */
+AuroraEmbedder *aurora_embedder_open_minilm(const char *path);
+
+/**
+ * Creates a pool over `router`'s models (copied: the router may be freed
+ * afterwards) with a memory budget of `budget_mb` MB. Relative model paths
+ * are resolved against `base_dir` (may be NULL). Returns `NULL` on error
+ * (`AURORA_STATUS_MODEL` when no model fits).
+ *
+ * # Safety
+ *
+ * `r` is NULL or a live router; `base_dir` is NULL or NUL-terminated.
+ */
+AuroraPool *aurora_pool_new(const AuroraRouter *r, double budget_mb, const char *base_dir);
+
+/**
+ * Frees a pool and every model it holds. `NULL` is a no-op.
+ *
+ * # Safety
+ *
+ * `p` is NULL or a pool not yet freed; no other thread is using it.
+ */
+void aurora_pool_free(AuroraPool *p);
+
+/**
+ * Routes the embedding (`dim` floats), loads the chosen model within the
+ * budget and generates a completion of `messages_json` (a JSON array of
+ * `{"role","content"}`). Returns the decision and the completion as JSON
+ * (owned: free with `aurora_string_free`), or `NULL` on error.
+ *
+ * # Safety
+ *
+ * `p` is a live pool; `embedding` points to `dim` floats; `messages_json`
+ * is NUL-terminated.
+ */
+char *aurora_pool_complete_embedding(const AuroraPool *p,
+                                     const float *embedding,
+                                     size_t dim,
+                                     const char *messages_json,
+                                     float cost_preference);
+
+/**
+ * Like `aurora_pool_complete_embedding`, embedding `text` with `e` (which
+ * must be the profile's embedding model) first.
+ *
+ * # Safety
+ *
+ * `p` is a live pool, `e` a live embedder; the strings are NUL-terminated.
+ */
+char *aurora_pool_complete_text(const AuroraPool *p,
+                                const AuroraEmbedder *e,
+                                const char *text,
+                                const char *messages_json,
+                                float cost_preference);
+
+/**
+ * Total `size_mb` of the models resident in the pool (-1 on error).
+ *
+ * # Safety
+ *
+ * `p` is NULL or a live pool.
+ */
+double aurora_pool_resident_mb(const AuroraPool *p);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -810,6 +810,229 @@ public func FfiConverterTypeCactusEmbedder_lower(_ value: CactusEmbedder) -> UIn
 
 
 /**
+ * The durable per-group cluster store.
+ */
+public protocol ClusterStoreProtocol: AnyObject, Sendable {
+    
+    /**
+     * A group's clusters with their heroes.
+     */
+    func clusters(group: String) throws  -> [StreamCluster]
+    
+    /**
+     * The groups, sorted.
+     */
+    func groups()  -> [String]
+    
+    /**
+     * The `n` best items of a cluster.
+     */
+    func heroes(group: String, cluster: UInt64, n: UInt32) throws  -> [StreamHero]
+    
+    /**
+     * Inserts an item (idempotent for the same id and vector).
+     */
+    func insert(group: String, itemId: String, embedding: [Float], quality: Float?, timestamp: Double) throws  -> StreamInsertion
+    
+    /**
+     * Removes an item.
+     */
+    func remove(group: String, itemId: String) throws 
+    
+}
+/**
+ * The durable per-group cluster store.
+ */
+open class ClusterStore: ClusterStoreProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_aurora_router_fn_clone_clusterstore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_aurora_router_fn_free_clusterstore(handle, $0) }
+    }
+
+    
+    /**
+     * Opens (or creates) the store in `dir` for `dim`-dimensional vectors of
+     * `embedding_model`, default parameters; `fsync` syncs every write.
+     */
+public static func `open`(dir: String, embeddingModel: String, dim: UInt32, fsync: Bool)throws  -> ClusterStore  {
+    return try  FfiConverterTypeClusterStore_lift(try rustCallWithError(FfiConverterTypeStreamError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_clusterstore_open(
+        FfiConverterString.lower(dir),
+        FfiConverterString.lower(embeddingModel),
+        FfiConverterUInt32.lower(dim),
+        FfiConverterBool.lower(fsync),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * A group's clusters with their heroes.
+     */
+open func clusters(group: String)throws  -> [StreamCluster]  {
+    return try  FfiConverterSequenceTypeStreamCluster.lift(try rustCallWithError(FfiConverterTypeStreamError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_clusterstore_clusters(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(group),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The groups, sorted.
+     */
+open func groups() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_clusterstore_groups(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The `n` best items of a cluster.
+     */
+open func heroes(group: String, cluster: UInt64, n: UInt32)throws  -> [StreamHero]  {
+    return try  FfiConverterSequenceTypeStreamHero.lift(try rustCallWithError(FfiConverterTypeStreamError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_clusterstore_heroes(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(group),
+        FfiConverterUInt64.lower(cluster),
+        FfiConverterUInt32.lower(n),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Inserts an item (idempotent for the same id and vector).
+     */
+open func insert(group: String, itemId: String, embedding: [Float], quality: Float?, timestamp: Double)throws  -> StreamInsertion  {
+    return try  FfiConverterTypeStreamInsertion_lift(try rustCallWithError(FfiConverterTypeStreamError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_clusterstore_insert(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(group),
+        FfiConverterString.lower(itemId),
+        FfiConverterSequenceFloat.lower(embedding),
+        FfiConverterOptionFloat.lower(quality),
+        FfiConverterDouble.lower(timestamp),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes an item.
+     */
+open func remove(group: String, itemId: String)throws   {try rustCallWithError(FfiConverterTypeStreamError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_clusterstore_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(group),
+        FfiConverterString.lower(itemId),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeClusterStore: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ClusterStore
+
+    public static func lift(_ handle: UInt64) throws -> ClusterStore {
+        return ClusterStore(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ClusterStore) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ClusterStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ClusterStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClusterStore_lift(_ handle: UInt64) throws -> ClusterStore {
+    return try FfiConverterTypeClusterStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClusterStore_lower(_ value: ClusterStore) -> UInt64 {
+    return FfiConverterTypeClusterStore.lower(value)
+}
+
+
+
+
+
+
+/**
  * Turns text into an embedding. Implement it in Swift or Kotlin to route
  * text with an on-device model of the app's own (Core ML, `NLEmbedding`,
  * MediaPipe…), or use the built-in [`CactusEmbedder`].
@@ -1153,6 +1376,836 @@ public func FfiConverterTypeEmbedder_lower(_ value: Embedder) -> UInt64 {
 
 
 /**
+ * A built-in embedder running a sentence-transformers BERT folder (e.g.
+ * all-MiniLM-L6-v2, shipped with the app) in pure Rust: no Cactus needed.
+ * Texts longer than the model's `max_seq_length` (256 tokens for
+ * all-MiniLM-L6-v2) are truncated. The model id is the folder's name.
+ */
+public protocol MiniLmEmbedderProtocol: AnyObject, Sendable {
+    
+    func dim()  -> UInt32
+    
+    func embed(text: String) throws  -> [Float]
+    
+    /**
+     * Embeds several texts at once (faster than one by one), in order.
+     */
+    func embedBatch(texts: [String]) throws  -> [[Float]]
+    
+    func isMock()  -> Bool
+    
+    func modelId()  -> String
+    
+}
+/**
+ * A built-in embedder running a sentence-transformers BERT folder (e.g.
+ * all-MiniLM-L6-v2, shipped with the app) in pure Rust: no Cactus needed.
+ * Texts longer than the model's `max_seq_length` (256 tokens for
+ * all-MiniLM-L6-v2) are truncated. The model id is the folder's name.
+ */
+open class MiniLmEmbedder: MiniLmEmbedderProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_aurora_router_fn_clone_minilmembedder(self.handle, $0) }
+    }
+    /**
+     * Opens the sentence-transformers folder at `path` (`config.json`,
+     * `model.safetensors`, `tokenizer.json`, `modules.json`, pooling config).
+     */
+public convenience init(path: String)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_minilmembedder_new(
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_aurora_router_fn_free_minilmembedder(handle, $0) }
+    }
+
+    
+
+    
+open func dim() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_minilmembedder_dim(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func embed(text: String)throws  -> [Float]  {
+    return try  FfiConverterSequenceFloat.lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_minilmembedder_embed(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Embeds several texts at once (faster than one by one), in order.
+     */
+open func embedBatch(texts: [String])throws  -> [[Float]]  {
+    return try  FfiConverterSequenceSequenceFloat.lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_minilmembedder_embed_batch(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(texts),uniffiCallStatus
+    )
+})
+}
+    
+open func isMock() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_minilmembedder_is_mock(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func modelId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_minilmembedder_model_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMiniLmEmbedder: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = MiniLmEmbedder
+
+    public static func lift(_ handle: UInt64) throws -> MiniLmEmbedder {
+        return MiniLmEmbedder(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: MiniLmEmbedder) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MiniLmEmbedder {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MiniLmEmbedder, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+extension MiniLmEmbedder: Embedder {}
+
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMiniLmEmbedder_lift(_ handle: UInt64) throws -> MiniLmEmbedder {
+    return try FfiConverterTypeMiniLmEmbedder.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMiniLmEmbedder_lower(_ value: MiniLmEmbedder) -> UInt64 {
+    return FfiConverterTypeMiniLmEmbedder.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Routes, loads under a memory budget and generates (`ModelPool`).
+ */
+public protocol ModelPoolProtocol: AnyObject, Sendable {
+    
+    /**
+     * Total `size_mb` of the resident models.
+     */
+    func residentMb()  -> Double
+    
+    /**
+     * Resident model names, least recently used first.
+     */
+    func residentModels()  -> [String]
+    
+    /**
+     * Routes `embedding`, loads the chosen model and completes `messages`.
+     */
+    func routeAndCompleteEmbedding(embedding: [Float], messages: [ChatMessage], costPreference: Double) throws  -> PoolAnswer
+    
+    /**
+     * Embeds `text` with `embedder` (the profile's model), then as
+     * [`route_and_complete_embedding`](Self::route_and_complete_embedding).
+     */
+    func routeAndCompleteText(embedder: Embedder, text: String, messages: [ChatMessage], costPreference: Double) throws  -> PoolAnswer
+    
+}
+/**
+ * Routes, loads under a memory budget and generates (`ModelPool`).
+ */
+open class ModelPool: ModelPoolProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_aurora_router_fn_clone_modelpool(self.handle, $0) }
+    }
+    /**
+     * A pool over `router`'s models (`path` + `size_mb`) with a budget of
+     * `budget_mb` MB; relative paths resolve against `base_dir`.
+     */
+public convenience init(router: Router, budgetMb: Double, baseDir: String?)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_modelpool_new(
+        FfiConverterTypeRouter_lower(router),
+        FfiConverterDouble.lower(budgetMb),
+        FfiConverterOptionString.lower(baseDir),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_aurora_router_fn_free_modelpool(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Total `size_mb` of the resident models.
+     */
+open func residentMb() -> Double  {
+    return try!  FfiConverterDouble.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_modelpool_resident_mb(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Resident model names, least recently used first.
+     */
+open func residentModels() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_modelpool_resident_models(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Routes `embedding`, loads the chosen model and completes `messages`.
+     */
+open func routeAndCompleteEmbedding(embedding: [Float], messages: [ChatMessage], costPreference: Double)throws  -> PoolAnswer  {
+    return try  FfiConverterTypePoolAnswer_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_modelpool_route_and_complete_embedding(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceFloat.lower(embedding),
+        FfiConverterSequenceTypeChatMessage.lower(messages),
+        FfiConverterDouble.lower(costPreference),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Embeds `text` with `embedder` (the profile's model), then as
+     * [`route_and_complete_embedding`](Self::route_and_complete_embedding).
+     */
+open func routeAndCompleteText(embedder: Embedder, text: String, messages: [ChatMessage], costPreference: Double)throws  -> PoolAnswer  {
+    return try  FfiConverterTypePoolAnswer_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_modelpool_route_and_complete_text(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeEmbedder_lower(embedder),
+        FfiConverterString.lower(text),
+        FfiConverterSequenceTypeChatMessage.lower(messages),
+        FfiConverterDouble.lower(costPreference),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeModelPool: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ModelPool
+
+    public static func lift(_ handle: UInt64) throws -> ModelPool {
+        return ModelPool(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ModelPool) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ModelPool {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ModelPool, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelPool_lift(_ handle: UInt64) throws -> ModelPool {
+    return try FfiConverterTypeModelPool.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeModelPool_lower(_ value: ModelPool) -> UInt64 {
+    return FfiConverterTypeModelPool.lower(value)
+}
+
+
+
+
+
+
+/**
+ * One conversation's routing (`RouteSession` in Swift and Kotlin).
+ */
+public protocol RouteSessionProtocol: AnyObject, Sendable {
+    
+    /**
+     * Routes the next turn, given its embedding.
+     */
+    func pushEmbedding(embedding: [Float]) throws  -> RouteMatch
+    
+    /**
+     * Embeds the next turn's text with `embedder` and routes it.
+     */
+    func pushText(text: String, embedder: Embedder) throws  -> RouteMatch
+    
+    /**
+     * Forgets every turn.
+     */
+    func reset() 
+    
+}
+/**
+ * One conversation's routing (`RouteSession` in Swift and Kotlin).
+ */
+open class RouteSession: RouteSessionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_aurora_router_fn_clone_routesession(self.handle, $0) }
+    }
+    /**
+     * A new, empty conversation over `routes`.
+     */
+public convenience init(routes: RouteSet) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_routesession_new(
+        FfiConverterTypeRouteSet_lower(routes),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_aurora_router_fn_free_routesession(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Routes the next turn, given its embedding.
+     */
+open func pushEmbedding(embedding: [Float])throws  -> RouteMatch  {
+    return try  FfiConverterTypeRouteMatch_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routesession_push_embedding(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceFloat.lower(embedding),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Embeds the next turn's text with `embedder` and routes it.
+     */
+open func pushText(text: String, embedder: Embedder)throws  -> RouteMatch  {
+    return try  FfiConverterTypeRouteMatch_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routesession_push_text(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),
+        FfiConverterTypeEmbedder_lower(embedder),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Forgets every turn.
+     */
+open func reset()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routesession_reset(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRouteSession: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RouteSession
+
+    public static func lift(_ handle: UInt64) throws -> RouteSession {
+        return RouteSession(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RouteSession) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RouteSession {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RouteSession, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouteSession_lift(_ handle: UInt64) throws -> RouteSession {
+    return try FfiConverterTypeRouteSession.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouteSession_lower(_ value: RouteSession) -> UInt64 {
+    return FfiConverterTypeRouteSession.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A loaded route set (`RouteSet` in Swift and Kotlin): immutable and thread-safe.
+ */
+public protocol RouteSetProtocol: AnyObject, Sendable {
+    
+    /**
+     * The embedding model the routes were built with.
+     */
+    func embeddingModel()  -> String
+    
+    /**
+     * Matches one embedding.
+     */
+    func matchEmbedding(embedding: [Float]) throws  -> RouteMatch
+    
+    /**
+     * Embeds `text` with `embedder` (the routes' model) and matches it.
+     */
+    func matchText(text: String, embedder: Embedder) throws  -> RouteMatch
+    
+    /**
+     * Number of routes.
+     */
+    func routeCount()  -> UInt32
+    
+    /**
+     * Route names, in index order.
+     */
+    func routeNames()  -> [String]
+    
+    /**
+     * A new conversation over these routes.
+     */
+    func session()  -> RouteSession
+    
+}
+/**
+ * A loaded route set (`RouteSet` in Swift and Kotlin): immutable and thread-safe.
+ */
+open class RouteSet: RouteSetProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_aurora_router_fn_clone_routeset(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_aurora_router_fn_free_routeset(handle, $0) }
+    }
+
+    
+    /**
+     * Loads routes from route-file bytes.
+     */
+public static func fromBytes(bytes: Data)throws  -> RouteSet  {
+    return try  FfiConverterTypeRouteSet_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_routeset_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads routes from route-file JSON text.
+     */
+public static func fromJson(json: String)throws  -> RouteSet  {
+    return try  FfiConverterTypeRouteSet_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_routeset_from_json(
+        FfiConverterString.lower(json),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads routes from a route file (or a profile holding a `routes` section).
+     */
+public static func fromPath(path: String)throws  -> RouteSet  {
+    return try  FfiConverterTypeRouteSet_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_routeset_from_path(
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The embedding model the routes were built with.
+     */
+open func embeddingModel() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routeset_embedding_model(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Matches one embedding.
+     */
+open func matchEmbedding(embedding: [Float])throws  -> RouteMatch  {
+    return try  FfiConverterTypeRouteMatch_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routeset_match_embedding(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceFloat.lower(embedding),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Embeds `text` with `embedder` (the routes' model) and matches it.
+     */
+open func matchText(text: String, embedder: Embedder)throws  -> RouteMatch  {
+    return try  FfiConverterTypeRouteMatch_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routeset_match_text(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),
+        FfiConverterTypeEmbedder_lower(embedder),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Number of routes.
+     */
+open func routeCount() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routeset_route_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Route names, in index order.
+     */
+open func routeNames() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routeset_route_names(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A new conversation over these routes.
+     */
+open func session() -> RouteSession  {
+    return try!  FfiConverterTypeRouteSession_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_routeset_session(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRouteSet: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RouteSet
+
+    public static func lift(_ handle: UInt64) throws -> RouteSet {
+        return RouteSet(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RouteSet) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RouteSet {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RouteSet, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouteSet_lift(_ handle: UInt64) throws -> RouteSet {
+    return try FfiConverterTypeRouteSet.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouteSet_lower(_ value: RouteSet) -> UInt64 {
+    return FfiConverterTypeRouteSet.lower(value)
+}
+
+
+
+
+
+
+/**
  * A loaded router profile (`Router` in Swift and Kotlin): immutable and
  * thread-safe.
  */
@@ -1450,6 +2503,289 @@ public func FfiConverterTypeRouter_lower(_ value: Router) -> UInt64 {
 
 
 
+
+
+/**
+ * A loaded template set (`Templates` in Swift and Kotlin): immutable and
+ * thread-safe.
+ */
+public protocol TemplatesProtocol: AnyObject, Sendable {
+    
+    /**
+     * Number of templates.
+     */
+    func count()  -> UInt32
+    
+    /**
+     * Matches an embedding made by the serving model.
+     */
+    func matchEmbedding(embedding: [Float]) throws  -> TemplateMatch
+    
+    /**
+     * Embeds `text` with `embedder` (the serving model) and matches it.
+     */
+    func matchText(text: String, embedder: Embedder) throws  -> TemplateMatch
+    
+    /**
+     * The threshold in use.
+     */
+    func threshold()  -> Float
+    
+}
+/**
+ * A loaded template set (`Templates` in Swift and Kotlin): immutable and
+ * thread-safe.
+ */
+open class Templates: TemplatesProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_aurora_router_fn_clone_templates(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_aurora_router_fn_free_templates(handle, $0) }
+    }
+
+    
+    /**
+     * Loads a profile file's `templates` section and re-embeds it with the
+     * serving `embedder`, using the section's calibrated threshold for it
+     * (an error when there is none).
+     */
+public static func load(bytes: Data, embedder: Embedder)throws  -> Templates  {
+    return try  FfiConverterTypeTemplates_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_templates_load(
+        FfiConverterData.lower(bytes),
+        FfiConverterTypeEmbedder_lower(embedder),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * As `load`, with an explicit threshold.
+     */
+public static func loadWithThreshold(bytes: Data, embedder: Embedder, threshold: Float)throws  -> Templates  {
+    return try  FfiConverterTypeTemplates_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_constructor_templates_load_with_threshold(
+        FfiConverterData.lower(bytes),
+        FfiConverterTypeEmbedder_lower(embedder),
+        FfiConverterFloat.lower(threshold),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Number of templates.
+     */
+open func count() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_templates_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Matches an embedding made by the serving model.
+     */
+open func matchEmbedding(embedding: [Float])throws  -> TemplateMatch  {
+    return try  FfiConverterTypeTemplateMatch_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_templates_match_embedding(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceFloat.lower(embedding),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Embeds `text` with `embedder` (the serving model) and matches it.
+     */
+open func matchText(text: String, embedder: Embedder)throws  -> TemplateMatch  {
+    return try  FfiConverterTypeTemplateMatch_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_templates_match_text(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),
+        FfiConverterTypeEmbedder_lower(embedder),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The threshold in use.
+     */
+open func threshold() -> Float  {
+    return try!  FfiConverterFloat.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_aurora_router_fn_method_templates_threshold(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTemplates: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Templates
+
+    public static func lift(_ handle: UInt64) throws -> Templates {
+        return Templates(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Templates) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Templates {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Templates, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTemplates_lift(_ handle: UInt64) throws -> Templates {
+    return try FfiConverterTypeTemplates.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTemplates_lower(_ value: Templates) -> UInt64 {
+    return FfiConverterTypeTemplates.lower(value)
+}
+
+
+
+
+/**
+ * One chat message.
+ */
+public struct ChatMessage: Equatable, Hashable {
+    /**
+     * `system`, `user` or `assistant`.
+     */
+    public var role: String
+    /**
+     * The text.
+     */
+    public var content: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `system`, `user` or `assistant`.
+         */role: String, 
+        /**
+         * The text.
+         */content: String) {
+        self.role = role
+        self.content = content
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ChatMessage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChatMessage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChatMessage {
+        return
+            try ChatMessage(
+                role: FfiConverterString.read(from: &buf), 
+                content: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ChatMessage, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.role, into: &buf)
+        FfiConverterString.write(value.content, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatMessage_lift(_ buf: RustBuffer) throws -> ChatMessage {
+    return try FfiConverterTypeChatMessage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatMessage_lower(_ value: ChatMessage) -> RustBuffer {
+    return FfiConverterTypeChatMessage.lower(value)
+}
+
+
 /**
  * A cluster of the profile.
  */
@@ -1629,6 +2965,313 @@ public func FfiConverterTypeModelInfo_lower(_ value: ModelInfo) -> RustBuffer {
 
 
 /**
+ * The decision and the completion.
+ */
+public struct PoolAnswer: Equatable, Hashable {
+    /**
+     * How the query was served.
+     */
+    public var decision: PoolDecision
+    /**
+     * What the model generated.
+     */
+    public var completion: PoolCompletion
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How the query was served.
+         */decision: PoolDecision, 
+        /**
+         * What the model generated.
+         */completion: PoolCompletion) {
+        self.decision = decision
+        self.completion = completion
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PoolAnswer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePoolAnswer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PoolAnswer {
+        return
+            try PoolAnswer(
+                decision: FfiConverterTypePoolDecision.read(from: &buf), 
+                completion: FfiConverterTypePoolCompletion.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PoolAnswer, into buf: inout [UInt8]) {
+        FfiConverterTypePoolDecision.write(value.decision, into: &buf)
+        FfiConverterTypePoolCompletion.write(value.completion, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolAnswer_lift(_ buf: RustBuffer) throws -> PoolAnswer {
+    return try FfiConverterTypePoolAnswer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolAnswer_lower(_ value: PoolAnswer) -> RustBuffer {
+    return FfiConverterTypePoolAnswer.lower(value)
+}
+
+
+/**
+ * A completion.
+ */
+public struct PoolCompletion: Equatable, Hashable {
+    /**
+     * The generated text.
+     */
+    public var response: String
+    /**
+     * Engine time to first token, ms.
+     */
+    public var timeToFirstTokenMs: Double
+    /**
+     * Engine total time, ms.
+     */
+    public var totalTimeMs: Double
+    /**
+     * Prompt tokens.
+     */
+    public var prefillTokens: UInt64
+    /**
+     * Generated tokens.
+     */
+    public var decodeTokens: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The generated text.
+         */response: String, 
+        /**
+         * Engine time to first token, ms.
+         */timeToFirstTokenMs: Double, 
+        /**
+         * Engine total time, ms.
+         */totalTimeMs: Double, 
+        /**
+         * Prompt tokens.
+         */prefillTokens: UInt64, 
+        /**
+         * Generated tokens.
+         */decodeTokens: UInt64) {
+        self.response = response
+        self.timeToFirstTokenMs = timeToFirstTokenMs
+        self.totalTimeMs = totalTimeMs
+        self.prefillTokens = prefillTokens
+        self.decodeTokens = decodeTokens
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PoolCompletion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePoolCompletion: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PoolCompletion {
+        return
+            try PoolCompletion(
+                response: FfiConverterString.read(from: &buf), 
+                timeToFirstTokenMs: FfiConverterDouble.read(from: &buf), 
+                totalTimeMs: FfiConverterDouble.read(from: &buf), 
+                prefillTokens: FfiConverterUInt64.read(from: &buf), 
+                decodeTokens: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PoolCompletion, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.response, into: &buf)
+        FfiConverterDouble.write(value.timeToFirstTokenMs, into: &buf)
+        FfiConverterDouble.write(value.totalTimeMs, into: &buf)
+        FfiConverterUInt64.write(value.prefillTokens, into: &buf)
+        FfiConverterUInt64.write(value.decodeTokens, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolCompletion_lift(_ buf: RustBuffer) throws -> PoolCompletion {
+    return try FfiConverterTypePoolCompletion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolCompletion_lower(_ value: PoolCompletion) -> RustBuffer {
+    return FfiConverterTypePoolCompletion.lower(value)
+}
+
+
+/**
+ * How the pool answered.
+ */
+public struct PoolDecision: Equatable, Hashable {
+    /**
+     * The model that generated.
+     */
+    public var model: String
+    /**
+     * Its index in the profile.
+     */
+    public var modelIndex: UInt32
+    /**
+     * The nearest cluster.
+     */
+    public var cluster: UInt32
+    /**
+     * Routing confidence.
+     */
+    public var confidence: Float
+    /**
+     * The model's expected error.
+     */
+    public var expectedError: Double
+    /**
+     * Whether the model was loaded for this call.
+     */
+    public var loaded: Bool
+    /**
+     * Models evicted to make room.
+     */
+    public var evicted: [String]
+    /**
+     * Better-ranked models that failed to load.
+     */
+    public var fallbacks: [SkippedModel]
+    /**
+     * Models excluded from routing (too large, no path, no size).
+     */
+    public var excluded: [SkippedModel]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The model that generated.
+         */model: String, 
+        /**
+         * Its index in the profile.
+         */modelIndex: UInt32, 
+        /**
+         * The nearest cluster.
+         */cluster: UInt32, 
+        /**
+         * Routing confidence.
+         */confidence: Float, 
+        /**
+         * The model's expected error.
+         */expectedError: Double, 
+        /**
+         * Whether the model was loaded for this call.
+         */loaded: Bool, 
+        /**
+         * Models evicted to make room.
+         */evicted: [String], 
+        /**
+         * Better-ranked models that failed to load.
+         */fallbacks: [SkippedModel], 
+        /**
+         * Models excluded from routing (too large, no path, no size).
+         */excluded: [SkippedModel]) {
+        self.model = model
+        self.modelIndex = modelIndex
+        self.cluster = cluster
+        self.confidence = confidence
+        self.expectedError = expectedError
+        self.loaded = loaded
+        self.evicted = evicted
+        self.fallbacks = fallbacks
+        self.excluded = excluded
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PoolDecision: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePoolDecision: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PoolDecision {
+        return
+            try PoolDecision(
+                model: FfiConverterString.read(from: &buf), 
+                modelIndex: FfiConverterUInt32.read(from: &buf), 
+                cluster: FfiConverterUInt32.read(from: &buf), 
+                confidence: FfiConverterFloat.read(from: &buf), 
+                expectedError: FfiConverterDouble.read(from: &buf), 
+                loaded: FfiConverterBool.read(from: &buf), 
+                evicted: FfiConverterSequenceString.read(from: &buf), 
+                fallbacks: FfiConverterSequenceTypeSkippedModel.read(from: &buf), 
+                excluded: FfiConverterSequenceTypeSkippedModel.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PoolDecision, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.model, into: &buf)
+        FfiConverterUInt32.write(value.modelIndex, into: &buf)
+        FfiConverterUInt32.write(value.cluster, into: &buf)
+        FfiConverterFloat.write(value.confidence, into: &buf)
+        FfiConverterDouble.write(value.expectedError, into: &buf)
+        FfiConverterBool.write(value.loaded, into: &buf)
+        FfiConverterSequenceString.write(value.evicted, into: &buf)
+        FfiConverterSequenceTypeSkippedModel.write(value.fallbacks, into: &buf)
+        FfiConverterSequenceTypeSkippedModel.write(value.excluded, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolDecision_lift(_ buf: RustBuffer) throws -> PoolDecision {
+    return try FfiConverterTypePoolDecision.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolDecision_lower(_ value: PoolDecision) -> RustBuffer {
+    return FfiConverterTypePoolDecision.lower(value)
+}
+
+
+/**
  * The model chosen for one query, and why (`RouteDecision` in Swift and
  * Kotlin).
  */
@@ -1781,6 +3424,115 @@ public func FfiConverterTypeRouteDecision_lower(_ value: RouteDecision) -> RustB
 
 
 /**
+ * The answer of a route match (`RouteMatch` in Swift and Kotlin).
+ */
+public struct RouteMatch: Equatable, Hashable {
+    /**
+     * The route, or `null`/`nil` for "none".
+     */
+    public var route: String?
+    /**
+     * The best route's score in [0, 1] (even when `route` is none).
+     */
+    public var score: Float
+    /**
+     * The best route's name (even when `route` is none).
+     */
+    public var best: String
+    /**
+     * The runner-up route, if there are two routes or more.
+     */
+    public var runnerUp: String?
+    /**
+     * The runner-up's score (0 when there is none).
+     */
+    public var runnerUpScore: Float
+    /**
+     * `score - runner_up_score`.
+     */
+    public var margin: Float
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The route, or `null`/`nil` for "none".
+         */route: String?, 
+        /**
+         * The best route's score in [0, 1] (even when `route` is none).
+         */score: Float, 
+        /**
+         * The best route's name (even when `route` is none).
+         */best: String, 
+        /**
+         * The runner-up route, if there are two routes or more.
+         */runnerUp: String?, 
+        /**
+         * The runner-up's score (0 when there is none).
+         */runnerUpScore: Float, 
+        /**
+         * `score - runner_up_score`.
+         */margin: Float) {
+        self.route = route
+        self.score = score
+        self.best = best
+        self.runnerUp = runnerUp
+        self.runnerUpScore = runnerUpScore
+        self.margin = margin
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RouteMatch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRouteMatch: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RouteMatch {
+        return
+            try RouteMatch(
+                route: FfiConverterOptionString.read(from: &buf), 
+                score: FfiConverterFloat.read(from: &buf), 
+                best: FfiConverterString.read(from: &buf), 
+                runnerUp: FfiConverterOptionString.read(from: &buf), 
+                runnerUpScore: FfiConverterFloat.read(from: &buf), 
+                margin: FfiConverterFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RouteMatch, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.route, into: &buf)
+        FfiConverterFloat.write(value.score, into: &buf)
+        FfiConverterString.write(value.best, into: &buf)
+        FfiConverterOptionString.write(value.runnerUp, into: &buf)
+        FfiConverterFloat.write(value.runnerUpScore, into: &buf)
+        FfiConverterFloat.write(value.margin, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouteMatch_lift(_ buf: RustBuffer) throws -> RouteMatch {
+    return try FfiConverterTypeRouteMatch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouteMatch_lower(_ value: RouteMatch) -> RustBuffer {
+    return FfiConverterTypeRouteMatch.lower(value)
+}
+
+
+/**
  * Routing options (`RouteOptions` in Swift and Kotlin); every field has a
  * default.
  */
@@ -1911,7 +3663,8 @@ public func FfiConverterTypeRouteOptions_lower(_ value: RouteOptions) -> RustBuf
  */
 public struct RouterSummary: Equatable, Hashable {
     /**
-     * The profile format version.
+     * The profile file format version (the container format; format-2
+     * files are read as it).
      */
     public var formatVersion: String
     /**
@@ -1957,7 +3710,8 @@ public struct RouterSummary: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * The profile format version.
+         * The profile file format version (the container format; format-2
+         * files are read as it).
          */formatVersion: String, 
         /**
          * Number of models.
@@ -2060,6 +3814,431 @@ public func FfiConverterTypeRouterSummary_lower(_ value: RouterSummary) -> RustB
 
 
 /**
+ * A model left out of a pool decision, and why.
+ */
+public struct SkippedModel: Equatable, Hashable {
+    /**
+     * Model name.
+     */
+    public var model: String
+    /**
+     * Why it was excluded or skipped.
+     */
+    public var reason: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Model name.
+         */model: String, 
+        /**
+         * Why it was excluded or skipped.
+         */reason: String) {
+        self.model = model
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SkippedModel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSkippedModel: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SkippedModel {
+        return
+            try SkippedModel(
+                model: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SkippedModel, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.model, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkippedModel_lift(_ buf: RustBuffer) throws -> SkippedModel {
+    return try FfiConverterTypeSkippedModel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkippedModel_lower(_ value: SkippedModel) -> RustBuffer {
+    return FfiConverterTypeSkippedModel.lower(value)
+}
+
+
+/**
+ * A cluster descriptor.
+ */
+public struct StreamCluster: Equatable, Hashable {
+    /**
+     * Stable id within the group.
+     */
+    public var id: UInt64
+    /**
+     * Members.
+     */
+    public var size: UInt64
+    /**
+     * Unit-norm centre.
+     */
+    public var centroid: [Float]
+    /**
+     * Mean cosine of the members to the centre.
+     */
+    public var spread: Float
+    /**
+     * Hero item ids, best first.
+     */
+    public var heroes: [String]
+    /**
+     * Earliest member timestamp.
+     */
+    public var firstSeen: Double
+    /**
+     * Latest member timestamp.
+     */
+    public var lastSeen: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Stable id within the group.
+         */id: UInt64, 
+        /**
+         * Members.
+         */size: UInt64, 
+        /**
+         * Unit-norm centre.
+         */centroid: [Float], 
+        /**
+         * Mean cosine of the members to the centre.
+         */spread: Float, 
+        /**
+         * Hero item ids, best first.
+         */heroes: [String], 
+        /**
+         * Earliest member timestamp.
+         */firstSeen: Double, 
+        /**
+         * Latest member timestamp.
+         */lastSeen: Double) {
+        self.id = id
+        self.size = size
+        self.centroid = centroid
+        self.spread = spread
+        self.heroes = heroes
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StreamCluster: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamCluster: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamCluster {
+        return
+            try StreamCluster(
+                id: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                centroid: FfiConverterSequenceFloat.read(from: &buf), 
+                spread: FfiConverterFloat.read(from: &buf), 
+                heroes: FfiConverterSequenceString.read(from: &buf), 
+                firstSeen: FfiConverterDouble.read(from: &buf), 
+                lastSeen: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StreamCluster, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.id, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterSequenceFloat.write(value.centroid, into: &buf)
+        FfiConverterFloat.write(value.spread, into: &buf)
+        FfiConverterSequenceString.write(value.heroes, into: &buf)
+        FfiConverterDouble.write(value.firstSeen, into: &buf)
+        FfiConverterDouble.write(value.lastSeen, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamCluster_lift(_ buf: RustBuffer) throws -> StreamCluster {
+    return try FfiConverterTypeStreamCluster.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamCluster_lower(_ value: StreamCluster) -> RustBuffer {
+    return FfiConverterTypeStreamCluster.lower(value)
+}
+
+
+/**
+ * A hero item and its score.
+ */
+public struct StreamHero: Equatable, Hashable {
+    /**
+     * The item id.
+     */
+    public var itemId: String
+    /**
+     * Its score.
+     */
+    public var score: Float
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The item id.
+         */itemId: String, 
+        /**
+         * Its score.
+         */score: Float) {
+        self.itemId = itemId
+        self.score = score
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StreamHero: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamHero: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamHero {
+        return
+            try StreamHero(
+                itemId: FfiConverterString.read(from: &buf), 
+                score: FfiConverterFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StreamHero, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.itemId, into: &buf)
+        FfiConverterFloat.write(value.score, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamHero_lift(_ buf: RustBuffer) throws -> StreamHero {
+    return try FfiConverterTypeStreamHero.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamHero_lower(_ value: StreamHero) -> RustBuffer {
+    return FfiConverterTypeStreamHero.lower(value)
+}
+
+
+/**
+ * The result of an insert.
+ */
+public struct StreamInsertion: Equatable, Hashable {
+    /**
+     * The item's cluster; `null` while it waits in the pending pool.
+     */
+    public var cluster: UInt64?
+    /**
+     * Whether this insert founded a new cluster.
+     */
+    public var newCluster: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The item's cluster; `null` while it waits in the pending pool.
+         */cluster: UInt64?, 
+        /**
+         * Whether this insert founded a new cluster.
+         */newCluster: Bool) {
+        self.cluster = cluster
+        self.newCluster = newCluster
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StreamInsertion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamInsertion: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamInsertion {
+        return
+            try StreamInsertion(
+                cluster: FfiConverterOptionUInt64.read(from: &buf), 
+                newCluster: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StreamInsertion, into buf: inout [UInt8]) {
+        FfiConverterOptionUInt64.write(value.cluster, into: &buf)
+        FfiConverterBool.write(value.newCluster, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamInsertion_lift(_ buf: RustBuffer) throws -> StreamInsertion {
+    return try FfiConverterTypeStreamInsertion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamInsertion_lower(_ value: StreamInsertion) -> RustBuffer {
+    return FfiConverterTypeStreamInsertion.lower(value)
+}
+
+
+/**
+ * The best template for a query (`TemplateMatch` in Swift and Kotlin).
+ */
+public struct TemplateMatch: Equatable, Hashable {
+    /**
+     * Index of the template.
+     */
+    public var template: UInt32
+    /**
+     * The template's representative incoming message.
+     */
+    public var incoming: String
+    /**
+     * The suggested reply: the template's representative response.
+     */
+    public var response: String
+    /**
+     * Cosine similarity to the template (plus its coherence term).
+     */
+    public var score: Float
+    /**
+     * Whether the score clears the threshold ("a template fits").
+     */
+    public var matched: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Index of the template.
+         */template: UInt32, 
+        /**
+         * The template's representative incoming message.
+         */incoming: String, 
+        /**
+         * The suggested reply: the template's representative response.
+         */response: String, 
+        /**
+         * Cosine similarity to the template (plus its coherence term).
+         */score: Float, 
+        /**
+         * Whether the score clears the threshold ("a template fits").
+         */matched: Bool) {
+        self.template = template
+        self.incoming = incoming
+        self.response = response
+        self.score = score
+        self.matched = matched
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TemplateMatch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTemplateMatch: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TemplateMatch {
+        return
+            try TemplateMatch(
+                template: FfiConverterUInt32.read(from: &buf), 
+                incoming: FfiConverterString.read(from: &buf), 
+                response: FfiConverterString.read(from: &buf), 
+                score: FfiConverterFloat.read(from: &buf), 
+                matched: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TemplateMatch, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.template, into: &buf)
+        FfiConverterString.write(value.incoming, into: &buf)
+        FfiConverterString.write(value.response, into: &buf)
+        FfiConverterFloat.write(value.score, into: &buf)
+        FfiConverterBool.write(value.matched, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTemplateMatch_lift(_ buf: RustBuffer) throws -> TemplateMatch {
+    return try FfiConverterTypeTemplateMatch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTemplateMatch_lower(_ value: TemplateMatch) -> RustBuffer {
+    return FfiConverterTypeTemplateMatch.lower(value)
+}
+
+
+/**
  * Errors of the Swift / Kotlin API (`RouterError` / `RouterException`).
  */
 public 
@@ -2137,6 +4316,15 @@ enum RouterError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          * What went wrong.
          */reason: String
     )
+    /**
+     * A model pool's generator: none fits the budget, none could be
+     * loaded, or generation failed.
+     */
+    case Model(
+        /**
+         * What went wrong.
+         */reason: String
+    )
 
     
 
@@ -2191,6 +4379,9 @@ public struct FfiConverterTypeRouterError: FfiConverterRustBuffer {
         case 7: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
+        case 8: return .Model(
+            reason: try FfiConverterString.read(from: &buf)
+            )
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2241,6 +4432,11 @@ public struct FfiConverterTypeRouterError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(7))
             FfiConverterString.write(reason, into: &buf)
             
+        
+        case let .Model(reason):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(reason, into: &buf)
+            
         }
     }
 }
@@ -2258,6 +4454,125 @@ public func FfiConverterTypeRouterError_lift(_ buf: RustBuffer) throws -> Router
 #endif
 public func FfiConverterTypeRouterError_lower(_ value: RouterError) -> RustBuffer {
     return FfiConverterTypeRouterError.lower(value)
+}
+
+
+/**
+ * Errors of the store (`StreamError` in Swift, `StreamException` in Kotlin).
+ */
+public 
+enum StreamError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * An embedding of the wrong dimension, NaN or all zeros, or from
+     * another embedding model.
+     */
+    case InvalidEmbedding(
+        /**
+         * What is wrong.
+         */reason: String
+    )
+    /**
+     * A bad argument: empty id, NaN quality, a duplicate id with another
+     * vector, an unknown group, item or cluster.
+     */
+    case InvalidArgument(
+        /**
+         * What is wrong.
+         */reason: String
+    )
+    /**
+     * The store's files: I/O, a full disk, a read-only directory, a newer
+     * format version.
+     */
+    case Storage(
+        /**
+         * What went wrong.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension StreamError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamError: FfiConverterRustBuffer {
+    typealias SwiftType = StreamError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .InvalidEmbedding(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .InvalidArgument(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 3: return .Storage(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StreamError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .InvalidEmbedding(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .InvalidArgument(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Storage(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamError_lift(_ buf: RustBuffer) throws -> StreamError {
+    return try FfiConverterTypeStreamError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamError_lower(_ value: StreamError) -> RustBuffer {
+    return FfiConverterTypeStreamError.lower(value)
 }
 
 #if swift(>=5.8)
@@ -2279,6 +4594,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2458,6 +4797,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeChatMessage: FfiConverterRustBuffer {
+    typealias SwiftType = [ChatMessage]
+
+    public static func write(_ value: [ChatMessage], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeChatMessage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ChatMessage] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ChatMessage]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeChatMessage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeClusterInfo: FfiConverterRustBuffer {
     typealias SwiftType = [ClusterInfo]
 
@@ -2500,6 +4864,106 @@ fileprivate struct FfiConverterSequenceTypeModelInfo: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeModelInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSkippedModel: FfiConverterRustBuffer {
+    typealias SwiftType = [SkippedModel]
+
+    public static func write(_ value: [SkippedModel], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSkippedModel.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SkippedModel] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SkippedModel]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSkippedModel.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStreamCluster: FfiConverterRustBuffer {
+    typealias SwiftType = [StreamCluster]
+
+    public static func write(_ value: [StreamCluster], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStreamCluster.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StreamCluster] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StreamCluster]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStreamCluster.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStreamHero: FfiConverterRustBuffer {
+    typealias SwiftType = [StreamHero]
+
+    public static func write(_ value: [StreamHero], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStreamHero.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StreamHero] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StreamHero]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStreamHero.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceSequenceFloat: FfiConverterRustBuffer {
+    typealias SwiftType = [[Float]]
+
+    public static func write(_ value: [[Float]], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterSequenceFloat.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [[Float]] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [[Float]]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterSequenceFloat.read(from: &buf))
         }
         return seq
     }
@@ -2581,6 +5045,87 @@ private let initializationResult: InitializationResult = {
     if (uniffi_aurora_router_checksum_method_router_summary() != 40622) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_aurora_router_checksum_method_minilmembedder_dim() != 64830) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_minilmembedder_embed() != 42976) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_minilmembedder_embed_batch() != 34050) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_minilmembedder_is_mock() != 12833) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_minilmembedder_model_id() != 49671) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_modelpool_resident_mb() != 45454) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_modelpool_resident_models() != 38543) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_modelpool_route_and_complete_embedding() != 25710) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_modelpool_route_and_complete_text() != 57056) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routesession_push_embedding() != 6313) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routesession_push_text() != 29240) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routesession_reset() != 11509) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routeset_embedding_model() != 40821) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routeset_match_embedding() != 1375) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routeset_match_text() != 14781) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routeset_route_count() != 42333) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routeset_route_names() != 11258) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_routeset_session() != 15410) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_clusterstore_clusters() != 22176) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_clusterstore_groups() != 54524) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_clusterstore_heroes() != 22062) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_clusterstore_insert() != 55523) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_clusterstore_remove() != 9526) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_templates_count() != 42001) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_templates_match_embedding() != 28968) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_templates_match_text() != 15618) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_method_templates_threshold() != 64195) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_aurora_router_checksum_constructor_cactusembedder_mock() != 50265) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2594,6 +5139,33 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_aurora_router_checksum_constructor_router_from_path() != 51146) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_minilmembedder_new() != 18613) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_modelpool_new() != 48059) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_routesession_new() != 32563) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_routeset_from_bytes() != 17159) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_routeset_from_json() != 39566) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_routeset_from_path() != 12955) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_clusterstore_open() != 59410) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_templates_load() != 48460) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_aurora_router_checksum_constructor_templates_load_with_threshold() != 60180) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -749,6 +749,60 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_aurora_router_checksum_method_router_summary(
     ): Int
+    external fun uniffi_aurora_router_checksum_method_minilmembedder_dim(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_minilmembedder_embed(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_minilmembedder_embed_batch(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_minilmembedder_is_mock(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_minilmembedder_model_id(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_modelpool_resident_mb(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_modelpool_resident_models(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_modelpool_route_and_complete_embedding(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_modelpool_route_and_complete_text(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routesession_push_embedding(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routesession_push_text(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routesession_reset(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routeset_embedding_model(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routeset_match_embedding(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routeset_match_text(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routeset_route_count(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routeset_route_names(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_routeset_session(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_clusterstore_clusters(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_clusterstore_groups(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_clusterstore_heroes(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_clusterstore_insert(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_clusterstore_remove(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_templates_count(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_templates_match_embedding(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_templates_match_text(
+    ): Int
+    external fun uniffi_aurora_router_checksum_method_templates_threshold(
+    ): Int
     external fun uniffi_aurora_router_checksum_constructor_cactusembedder_mock(
     ): Int
     external fun uniffi_aurora_router_checksum_constructor_cactusembedder_new(
@@ -758,6 +812,24 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_aurora_router_checksum_constructor_router_from_json(
     ): Int
     external fun uniffi_aurora_router_checksum_constructor_router_from_path(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_minilmembedder_new(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_modelpool_new(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_routesession_new(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_routeset_from_bytes(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_routeset_from_json(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_routeset_from_path(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_clusterstore_open(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_templates_load(
+    ): Int
+    external fun uniffi_aurora_router_checksum_constructor_templates_load_with_threshold(
     ): Int
     external fun ffi_aurora_router_uniffi_contract_version(
     ): Int
@@ -836,6 +908,102 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_aurora_router_fn_method_router_summary(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_clone_minilmembedder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_free_minilmembedder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_constructor_minilmembedder_new(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_method_minilmembedder_dim(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_aurora_router_fn_method_minilmembedder_embed(`ptr`: Long,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_minilmembedder_embed_batch(`ptr`: Long,`texts`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_minilmembedder_is_mock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_aurora_router_fn_method_minilmembedder_model_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_clone_modelpool(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_free_modelpool(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_constructor_modelpool_new(`router`: Long,`budgetMb`: Double,`baseDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_method_modelpool_resident_mb(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Double
+    external fun uniffi_aurora_router_fn_method_modelpool_resident_models(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_modelpool_route_and_complete_embedding(`ptr`: Long,`embedding`: RustBuffer.ByValue,`messages`: RustBuffer.ByValue,`costPreference`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_modelpool_route_and_complete_text(`ptr`: Long,`embedder`: Long,`text`: RustBuffer.ByValue,`messages`: RustBuffer.ByValue,`costPreference`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_clone_routesession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_free_routesession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_constructor_routesession_new(`routes`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_method_routesession_push_embedding(`ptr`: Long,`embedding`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_routesession_push_text(`ptr`: Long,`text`: RustBuffer.ByValue,`embedder`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_routesession_reset(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_clone_routeset(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_free_routeset(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_constructor_routeset_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_constructor_routeset_from_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_constructor_routeset_from_path(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_method_routeset_embedding_model(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_routeset_match_embedding(`ptr`: Long,`embedding`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_routeset_match_text(`ptr`: Long,`text`: RustBuffer.ByValue,`embedder`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_routeset_route_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_aurora_router_fn_method_routeset_route_names(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_routeset_session(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_clone_clusterstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_free_clusterstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_constructor_clusterstore_open(`dir`: RustBuffer.ByValue,`embeddingModel`: RustBuffer.ByValue,`dim`: Int,`fsync`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_method_clusterstore_clusters(`ptr`: Long,`group`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_clusterstore_groups(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_clusterstore_heroes(`ptr`: Long,`group`: RustBuffer.ByValue,`cluster`: Long,`n`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_clusterstore_insert(`ptr`: Long,`group`: RustBuffer.ByValue,`itemId`: RustBuffer.ByValue,`embedding`: RustBuffer.ByValue,`quality`: RustBuffer.ByValue,`timestamp`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_clusterstore_remove(`ptr`: Long,`group`: RustBuffer.ByValue,`itemId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_clone_templates(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_free_templates(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_aurora_router_fn_constructor_templates_load(`bytes`: RustBuffer.ByValue,`embedder`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_constructor_templates_load_with_threshold(`bytes`: RustBuffer.ByValue,`embedder`: Long,`threshold`: Float,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_aurora_router_fn_method_templates_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_aurora_router_fn_method_templates_match_embedding(`ptr`: Long,`embedding`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_templates_match_text(`ptr`: Long,`text`: RustBuffer.ByValue,`embedder`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_aurora_router_fn_method_templates_threshold(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Float
     external fun uniffi_aurora_router_fn_func_version(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_aurora_router_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1008,6 +1176,87 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_aurora_router_checksum_method_router_summary() and 0xFFFF) != 40622) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_aurora_router_checksum_method_minilmembedder_dim() and 0xFFFF) != 64830) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_minilmembedder_embed() and 0xFFFF) != 42976) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_minilmembedder_embed_batch() and 0xFFFF) != 34050) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_minilmembedder_is_mock() and 0xFFFF) != 12833) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_minilmembedder_model_id() and 0xFFFF) != 49671) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_modelpool_resident_mb() and 0xFFFF) != 45454) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_modelpool_resident_models() and 0xFFFF) != 38543) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_modelpool_route_and_complete_embedding() and 0xFFFF) != 25710) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_modelpool_route_and_complete_text() and 0xFFFF) != 57056) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routesession_push_embedding() and 0xFFFF) != 6313) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routesession_push_text() and 0xFFFF) != 29240) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routesession_reset() and 0xFFFF) != 11509) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routeset_embedding_model() and 0xFFFF) != 40821) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routeset_match_embedding() and 0xFFFF) != 1375) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routeset_match_text() and 0xFFFF) != 14781) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routeset_route_count() and 0xFFFF) != 42333) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routeset_route_names() and 0xFFFF) != 11258) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_routeset_session() and 0xFFFF) != 15410) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_clusterstore_clusters() and 0xFFFF) != 22176) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_clusterstore_groups() and 0xFFFF) != 54524) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_clusterstore_heroes() and 0xFFFF) != 22062) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_clusterstore_insert() and 0xFFFF) != 55523) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_clusterstore_remove() and 0xFFFF) != 9526) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_templates_count() and 0xFFFF) != 42001) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_templates_match_embedding() and 0xFFFF) != 28968) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_templates_match_text() and 0xFFFF) != 15618) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_method_templates_threshold() and 0xFFFF) != 64195) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_aurora_router_checksum_constructor_cactusembedder_mock() and 0xFFFF) != 50265) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1021,6 +1270,33 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_aurora_router_checksum_constructor_router_from_path() and 0xFFFF) != 51146) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_minilmembedder_new() and 0xFFFF) != 18613) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_modelpool_new() and 0xFFFF) != 48059) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_routesession_new() and 0xFFFF) != 32563) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_routeset_from_bytes() and 0xFFFF) != 17159) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_routeset_from_json() and 0xFFFF) != 39566) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_routeset_from_path() and 0xFFFF) != 12955) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_clusterstore_open() and 0xFFFF) != 59410) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_templates_load() and 0xFFFF) != 48460) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_aurora_router_checksum_constructor_templates_load_with_threshold() and 0xFFFF) != 60180) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1838,6 +2114,389 @@ public object FfiConverterTypeCactusEmbedder: FfiConverter<CactusEmbedder, Long>
 
 
 /**
+ * The durable per-group cluster store.
+ */
+public interface ClusterStoreInterface {
+    
+    /**
+     * A group's clusters with their heroes.
+     */
+    fun `clusters`(`group`: kotlin.String): List<StreamCluster>
+    
+    /**
+     * The groups, sorted.
+     */
+    fun `groups`(): List<kotlin.String>
+    
+    /**
+     * The `n` best items of a cluster.
+     */
+    fun `heroes`(`group`: kotlin.String, `cluster`: kotlin.ULong, `n`: kotlin.UInt): List<StreamHero>
+    
+    /**
+     * Inserts an item (idempotent for the same id and vector).
+     */
+    fun `insert`(`group`: kotlin.String, `itemId`: kotlin.String, `embedding`: List<kotlin.Float>, `quality`: kotlin.Float?, `timestamp`: kotlin.Double): StreamInsertion
+    
+    /**
+     * Removes an item.
+     */
+    fun `remove`(`group`: kotlin.String, `itemId`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * The durable per-group cluster store.
+ */
+open class ClusterStore: Disposable, AutoCloseable, ClusterStoreInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_aurora_router_fn_free_clusterstore(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_aurora_router_fn_clone_clusterstore(handle, status)
+        }
+    }
+
+    
+    /**
+     * A group's clusters with their heroes.
+     */
+    @Throws(StreamException::class)override fun `clusters`(`group`: kotlin.String): List<StreamCluster> {
+            return FfiConverterSequenceTypeStreamCluster.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_clusterstore_clusters(
+        it,
+        
+        FfiConverterString.lower(`group`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The groups, sorted.
+     */override fun `groups`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_clusterstore_groups(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The `n` best items of a cluster.
+     */
+    @Throws(StreamException::class)override fun `heroes`(`group`: kotlin.String, `cluster`: kotlin.ULong, `n`: kotlin.UInt): List<StreamHero> {
+            return FfiConverterSequenceTypeStreamHero.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_clusterstore_heroes(
+        it,
+        
+        FfiConverterString.lower(`group`),
+        FfiConverterULong.lower(`cluster`),
+        FfiConverterUInt.lower(`n`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Inserts an item (idempotent for the same id and vector).
+     */
+    @Throws(StreamException::class)override fun `insert`(`group`: kotlin.String, `itemId`: kotlin.String, `embedding`: List<kotlin.Float>, `quality`: kotlin.Float?, `timestamp`: kotlin.Double): StreamInsertion {
+            return FfiConverterTypeStreamInsertion.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_clusterstore_insert(
+        it,
+        
+        FfiConverterString.lower(`group`),
+        FfiConverterString.lower(`itemId`),
+        FfiConverterSequenceFloat.lower(`embedding`),
+        FfiConverterOptionalFloat.lower(`quality`),
+        FfiConverterDouble.lower(`timestamp`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Removes an item.
+     */
+    @Throws(StreamException::class)override fun `remove`(`group`: kotlin.String, `itemId`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(StreamException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_clusterstore_remove(
+        it,
+        
+        FfiConverterString.lower(`group`),
+        FfiConverterString.lower(`itemId`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Opens (or creates) the store in `dir` for `dim`-dimensional vectors of
+     * `embedding_model`, default parameters; `fsync` syncs every write.
+     */
+    @Throws(StreamException::class) fun `open`(`dir`: kotlin.String, `embeddingModel`: kotlin.String, `dim`: kotlin.UInt, `fsync`: kotlin.Boolean): ClusterStore {
+            return FfiConverterTypeClusterStore.lift(
+    uniffiRustCallWithError(StreamException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_clusterstore_open(
+    
+        
+        FfiConverterString.lower(`dir`),
+        FfiConverterString.lower(`embeddingModel`),
+        FfiConverterUInt.lower(`dim`),
+        FfiConverterBoolean.lower(`fsync`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeClusterStore: FfiConverter<ClusterStore, Long> {
+    override fun lower(value: ClusterStore): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ClusterStore {
+        return ClusterStore(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ClusterStore {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ClusterStore) = 8UL
+
+    override fun write(value: ClusterStore, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Turns text into an embedding. Implement it in Swift or Kotlin to route
  * text with an on-device model of the app's own (Core ML, `NLEmbedding`,
  * MediaPipe…), or use the built-in [`CactusEmbedder`].
@@ -2180,6 +2839,1462 @@ public object FfiConverterTypeEmbedder: FfiConverter<Embedder, Long> {
     override fun allocationSize(value: Embedder) = 8UL
 
     override fun write(value: Embedder, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A built-in embedder running a sentence-transformers BERT folder (e.g.
+ * all-MiniLM-L6-v2, shipped with the app) in pure Rust: no Cactus needed.
+ * Texts longer than the model's `max_seq_length` (256 tokens for
+ * all-MiniLM-L6-v2) are truncated. The model id is the folder's name.
+ */
+public interface MiniLmEmbedderInterface {
+    
+    fun `dim`(): kotlin.UInt
+    
+    fun `embed`(`text`: kotlin.String): List<kotlin.Float>
+    
+    /**
+     * Embeds several texts at once (faster than one by one), in order.
+     */
+    fun `embedBatch`(`texts`: List<kotlin.String>): List<List<kotlin.Float>>
+    
+    fun `isMock`(): kotlin.Boolean
+    
+    fun `modelId`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * A built-in embedder running a sentence-transformers BERT folder (e.g.
+ * all-MiniLM-L6-v2, shipped with the app) in pure Rust: no Cactus needed.
+ * Texts longer than the model's `max_seq_length` (256 tokens for
+ * all-MiniLM-L6-v2) are truncated. The model id is the folder's name.
+ */
+open class MiniLmEmbedder: Disposable, AutoCloseable, MiniLmEmbedderInterface
+, Embedder
+
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * Opens the sentence-transformers folder at `path` (`config.json`,
+     * `model.safetensors`, `tokenizer.json`, `modules.json`, pooling config).
+     */
+    constructor(`path`: kotlin.String) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_minilmembedder_new(
+    
+        
+        FfiConverterString.lower(`path`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_aurora_router_fn_free_minilmembedder(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_aurora_router_fn_clone_minilmembedder(handle, status)
+        }
+    }
+
+    override fun `dim`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_minilmembedder_dim(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    @Throws(RouterException::class)override fun `embed`(`text`: kotlin.String): List<kotlin.Float> {
+            return FfiConverterSequenceFloat.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_minilmembedder_embed(
+        it,
+        
+        FfiConverterString.lower(`text`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Embeds several texts at once (faster than one by one), in order.
+     */
+    @Throws(RouterException::class)override fun `embedBatch`(`texts`: List<kotlin.String>): List<List<kotlin.Float>> {
+            return FfiConverterSequenceSequenceFloat.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_minilmembedder_embed_batch(
+        it,
+        
+        FfiConverterSequenceString.lower(`texts`),_status)
+}
+    }
+    )
+    }
+    
+
+    override fun `isMock`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_minilmembedder_is_mock(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    override fun `modelId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_minilmembedder_model_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMiniLmEmbedder: FfiConverter<MiniLmEmbedder, Long> {
+    override fun lower(value: MiniLmEmbedder): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): MiniLmEmbedder {
+        return MiniLmEmbedder(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): MiniLmEmbedder {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MiniLmEmbedder) = 8UL
+
+    override fun write(value: MiniLmEmbedder, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Routes, loads under a memory budget and generates (`ModelPool`).
+ */
+public interface ModelPoolInterface {
+    
+    /**
+     * Total `size_mb` of the resident models.
+     */
+    fun `residentMb`(): kotlin.Double
+    
+    /**
+     * Resident model names, least recently used first.
+     */
+    fun `residentModels`(): List<kotlin.String>
+    
+    /**
+     * Routes `embedding`, loads the chosen model and completes `messages`.
+     */
+    fun `routeAndCompleteEmbedding`(`embedding`: List<kotlin.Float>, `messages`: List<ChatMessage>, `costPreference`: kotlin.Double): PoolAnswer
+    
+    /**
+     * Embeds `text` with `embedder` (the profile's model), then as
+     * [`route_and_complete_embedding`](Self::route_and_complete_embedding).
+     */
+    fun `routeAndCompleteText`(`embedder`: Embedder, `text`: kotlin.String, `messages`: List<ChatMessage>, `costPreference`: kotlin.Double): PoolAnswer
+    
+    companion object
+}
+
+/**
+ * Routes, loads under a memory budget and generates (`ModelPool`).
+ */
+open class ModelPool: Disposable, AutoCloseable, ModelPoolInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A pool over `router`'s models (`path` + `size_mb`) with a budget of
+     * `budget_mb` MB; relative paths resolve against `base_dir`.
+     */
+    constructor(`router`: Router, `budgetMb`: kotlin.Double, `baseDir`: kotlin.String?) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_modelpool_new(
+    
+        
+        FfiConverterTypeRouter.lower(`router`),
+        FfiConverterDouble.lower(`budgetMb`),
+        FfiConverterOptionalString.lower(`baseDir`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_aurora_router_fn_free_modelpool(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_aurora_router_fn_clone_modelpool(handle, status)
+        }
+    }
+
+    
+    /**
+     * Total `size_mb` of the resident models.
+     */override fun `residentMb`(): kotlin.Double {
+            return FfiConverterDouble.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_modelpool_resident_mb(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Resident model names, least recently used first.
+     */override fun `residentModels`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_modelpool_resident_models(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Routes `embedding`, loads the chosen model and completes `messages`.
+     */
+    @Throws(RouterException::class)override fun `routeAndCompleteEmbedding`(`embedding`: List<kotlin.Float>, `messages`: List<ChatMessage>, `costPreference`: kotlin.Double): PoolAnswer {
+            return FfiConverterTypePoolAnswer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_modelpool_route_and_complete_embedding(
+        it,
+        
+        FfiConverterSequenceFloat.lower(`embedding`),
+        FfiConverterSequenceTypeChatMessage.lower(`messages`),
+        FfiConverterDouble.lower(`costPreference`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Embeds `text` with `embedder` (the profile's model), then as
+     * [`route_and_complete_embedding`](Self::route_and_complete_embedding).
+     */
+    @Throws(RouterException::class)override fun `routeAndCompleteText`(`embedder`: Embedder, `text`: kotlin.String, `messages`: List<ChatMessage>, `costPreference`: kotlin.Double): PoolAnswer {
+            return FfiConverterTypePoolAnswer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_modelpool_route_and_complete_text(
+        it,
+        
+        FfiConverterTypeEmbedder.lower(`embedder`),
+        FfiConverterString.lower(`text`),
+        FfiConverterSequenceTypeChatMessage.lower(`messages`),
+        FfiConverterDouble.lower(`costPreference`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelPool: FfiConverter<ModelPool, Long> {
+    override fun lower(value: ModelPool): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ModelPool {
+        return ModelPool(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ModelPool {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ModelPool) = 8UL
+
+    override fun write(value: ModelPool, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * One conversation's routing (`RouteSession` in Swift and Kotlin).
+ */
+public interface RouteSessionInterface {
+    
+    /**
+     * Routes the next turn, given its embedding.
+     */
+    fun `pushEmbedding`(`embedding`: List<kotlin.Float>): RouteMatch
+    
+    /**
+     * Embeds the next turn's text with `embedder` and routes it.
+     */
+    fun `pushText`(`text`: kotlin.String, `embedder`: Embedder): RouteMatch
+    
+    /**
+     * Forgets every turn.
+     */
+    fun `reset`()
+    
+    companion object
+}
+
+/**
+ * One conversation's routing (`RouteSession` in Swift and Kotlin).
+ */
+open class RouteSession: Disposable, AutoCloseable, RouteSessionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A new, empty conversation over `routes`.
+     */
+    constructor(`routes`: RouteSet) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_routesession_new(
+    
+        
+        FfiConverterTypeRouteSet.lower(`routes`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_aurora_router_fn_free_routesession(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_aurora_router_fn_clone_routesession(handle, status)
+        }
+    }
+
+    
+    /**
+     * Routes the next turn, given its embedding.
+     */
+    @Throws(RouterException::class)override fun `pushEmbedding`(`embedding`: List<kotlin.Float>): RouteMatch {
+            return FfiConverterTypeRouteMatch.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routesession_push_embedding(
+        it,
+        
+        FfiConverterSequenceFloat.lower(`embedding`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Embeds the next turn's text with `embedder` and routes it.
+     */
+    @Throws(RouterException::class)override fun `pushText`(`text`: kotlin.String, `embedder`: Embedder): RouteMatch {
+            return FfiConverterTypeRouteMatch.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routesession_push_text(
+        it,
+        
+        FfiConverterString.lower(`text`),
+        FfiConverterTypeEmbedder.lower(`embedder`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Forgets every turn.
+     */override fun `reset`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routesession_reset(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRouteSession: FfiConverter<RouteSession, Long> {
+    override fun lower(value: RouteSession): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): RouteSession {
+        return RouteSession(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): RouteSession {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: RouteSession) = 8UL
+
+    override fun write(value: RouteSession, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A loaded route set (`RouteSet` in Swift and Kotlin): immutable and thread-safe.
+ */
+public interface RouteSetInterface {
+    
+    /**
+     * The embedding model the routes were built with.
+     */
+    fun `embeddingModel`(): kotlin.String
+    
+    /**
+     * Matches one embedding.
+     */
+    fun `matchEmbedding`(`embedding`: List<kotlin.Float>): RouteMatch
+    
+    /**
+     * Embeds `text` with `embedder` (the routes' model) and matches it.
+     */
+    fun `matchText`(`text`: kotlin.String, `embedder`: Embedder): RouteMatch
+    
+    /**
+     * Number of routes.
+     */
+    fun `routeCount`(): kotlin.UInt
+    
+    /**
+     * Route names, in index order.
+     */
+    fun `routeNames`(): List<kotlin.String>
+    
+    /**
+     * A new conversation over these routes.
+     */
+    fun `session`(): RouteSession
+    
+    companion object
+}
+
+/**
+ * A loaded route set (`RouteSet` in Swift and Kotlin): immutable and thread-safe.
+ */
+open class RouteSet: Disposable, AutoCloseable, RouteSetInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_aurora_router_fn_free_routeset(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_aurora_router_fn_clone_routeset(handle, status)
+        }
+    }
+
+    
+    /**
+     * The embedding model the routes were built with.
+     */override fun `embeddingModel`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routeset_embedding_model(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Matches one embedding.
+     */
+    @Throws(RouterException::class)override fun `matchEmbedding`(`embedding`: List<kotlin.Float>): RouteMatch {
+            return FfiConverterTypeRouteMatch.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routeset_match_embedding(
+        it,
+        
+        FfiConverterSequenceFloat.lower(`embedding`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Embeds `text` with `embedder` (the routes' model) and matches it.
+     */
+    @Throws(RouterException::class)override fun `matchText`(`text`: kotlin.String, `embedder`: Embedder): RouteMatch {
+            return FfiConverterTypeRouteMatch.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routeset_match_text(
+        it,
+        
+        FfiConverterString.lower(`text`),
+        FfiConverterTypeEmbedder.lower(`embedder`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Number of routes.
+     */override fun `routeCount`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routeset_route_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Route names, in index order.
+     */override fun `routeNames`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routeset_route_names(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A new conversation over these routes.
+     */override fun `session`(): RouteSession {
+            return FfiConverterTypeRouteSession.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_routeset_session(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Loads routes from route-file bytes.
+     */
+    @Throws(RouterException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): RouteSet {
+            return FfiConverterTypeRouteSet.lift(
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_routeset_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Loads routes from route-file JSON text.
+     */
+    @Throws(RouterException::class) fun `fromJson`(`json`: kotlin.String): RouteSet {
+            return FfiConverterTypeRouteSet.lift(
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_routeset_from_json(
+    
+        
+        FfiConverterString.lower(`json`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Loads routes from a route file (or a profile holding a `routes` section).
+     */
+    @Throws(RouterException::class) fun `fromPath`(`path`: kotlin.String): RouteSet {
+            return FfiConverterTypeRouteSet.lift(
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_routeset_from_path(
+    
+        
+        FfiConverterString.lower(`path`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRouteSet: FfiConverter<RouteSet, Long> {
+    override fun lower(value: RouteSet): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): RouteSet {
+        return RouteSet(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): RouteSet {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: RouteSet) = 8UL
+
+    override fun write(value: RouteSet, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -2665,6 +4780,425 @@ public object FfiConverterTypeRouter: FfiConverter<Router, Long> {
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A loaded template set (`Templates` in Swift and Kotlin): immutable and
+ * thread-safe.
+ */
+public interface TemplatesInterface {
+    
+    /**
+     * Number of templates.
+     */
+    fun `count`(): kotlin.UInt
+    
+    /**
+     * Matches an embedding made by the serving model.
+     */
+    fun `matchEmbedding`(`embedding`: List<kotlin.Float>): TemplateMatch
+    
+    /**
+     * Embeds `text` with `embedder` (the serving model) and matches it.
+     */
+    fun `matchText`(`text`: kotlin.String, `embedder`: Embedder): TemplateMatch
+    
+    /**
+     * The threshold in use.
+     */
+    fun `threshold`(): kotlin.Float
+    
+    companion object
+}
+
+/**
+ * A loaded template set (`Templates` in Swift and Kotlin): immutable and
+ * thread-safe.
+ */
+open class Templates: Disposable, AutoCloseable, TemplatesInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_aurora_router_fn_free_templates(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_aurora_router_fn_clone_templates(handle, status)
+        }
+    }
+
+    
+    /**
+     * Number of templates.
+     */override fun `count`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_templates_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Matches an embedding made by the serving model.
+     */
+    @Throws(RouterException::class)override fun `matchEmbedding`(`embedding`: List<kotlin.Float>): TemplateMatch {
+            return FfiConverterTypeTemplateMatch.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_templates_match_embedding(
+        it,
+        
+        FfiConverterSequenceFloat.lower(`embedding`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Embeds `text` with `embedder` (the serving model) and matches it.
+     */
+    @Throws(RouterException::class)override fun `matchText`(`text`: kotlin.String, `embedder`: Embedder): TemplateMatch {
+            return FfiConverterTypeTemplateMatch.lift(
+    callWithHandle {
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_templates_match_text(
+        it,
+        
+        FfiConverterString.lower(`text`),
+        FfiConverterTypeEmbedder.lower(`embedder`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The threshold in use.
+     */override fun `threshold`(): kotlin.Float {
+            return FfiConverterFloat.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_aurora_router_fn_method_templates_threshold(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Loads a profile file's `templates` section and re-embeds it with the
+     * serving `embedder`, using the section's calibrated threshold for it
+     * (an error when there is none).
+     */
+    @Throws(RouterException::class) fun `load`(`bytes`: kotlin.ByteArray, `embedder`: Embedder): Templates {
+            return FfiConverterTypeTemplates.lift(
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_templates_load(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterTypeEmbedder.lower(`embedder`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * As `load`, with an explicit threshold.
+     */
+    @Throws(RouterException::class) fun `loadWithThreshold`(`bytes`: kotlin.ByteArray, `embedder`: Embedder, `threshold`: kotlin.Float): Templates {
+            return FfiConverterTypeTemplates.lift(
+    uniffiRustCallWithError(RouterException) { _status ->
+    UniffiLib.uniffi_aurora_router_fn_constructor_templates_load_with_threshold(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterTypeEmbedder.lower(`embedder`),
+        FfiConverterFloat.lower(`threshold`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTemplates: FfiConverter<Templates, Long> {
+    override fun lower(value: Templates): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Templates {
+        return Templates(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Templates {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Templates) = 8UL
+
+    override fun write(value: Templates, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * One chat message.
+ */
+data class ChatMessage (
+    /**
+     * `system`, `user` or `assistant`.
+     */
+    var `role`: kotlin.String
+    , 
+    /**
+     * The text.
+     */
+    var `content`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChatMessage: FfiConverterRustBuffer<ChatMessage> {
+    override fun read(buf: ByteBuffer): ChatMessage {
+        return ChatMessage(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ChatMessage) = (
+            FfiConverterString.allocationSize(value.`role`) +
+            FfiConverterString.allocationSize(value.`content`)
+    )
+
+    override fun write(value: ChatMessage, buf: ByteBuffer) {
+            FfiConverterString.write(value.`role`, buf)
+            FfiConverterString.write(value.`content`, buf)
+    }
+}
+
+
 
 /**
  * A cluster of the profile.
@@ -2793,6 +5327,227 @@ public object FfiConverterTypeModelInfo: FfiConverterRustBuffer<ModelInfo> {
 
 
 /**
+ * The decision and the completion.
+ */
+data class PoolAnswer (
+    /**
+     * How the query was served.
+     */
+    var `decision`: PoolDecision
+    , 
+    /**
+     * What the model generated.
+     */
+    var `completion`: PoolCompletion
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePoolAnswer: FfiConverterRustBuffer<PoolAnswer> {
+    override fun read(buf: ByteBuffer): PoolAnswer {
+        return PoolAnswer(
+            FfiConverterTypePoolDecision.read(buf),
+            FfiConverterTypePoolCompletion.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PoolAnswer) = (
+            FfiConverterTypePoolDecision.allocationSize(value.`decision`) +
+            FfiConverterTypePoolCompletion.allocationSize(value.`completion`)
+    )
+
+    override fun write(value: PoolAnswer, buf: ByteBuffer) {
+            FfiConverterTypePoolDecision.write(value.`decision`, buf)
+            FfiConverterTypePoolCompletion.write(value.`completion`, buf)
+    }
+}
+
+
+
+/**
+ * A completion.
+ */
+data class PoolCompletion (
+    /**
+     * The generated text.
+     */
+    var `response`: kotlin.String
+    , 
+    /**
+     * Engine time to first token, ms.
+     */
+    var `timeToFirstTokenMs`: kotlin.Double
+    , 
+    /**
+     * Engine total time, ms.
+     */
+    var `totalTimeMs`: kotlin.Double
+    , 
+    /**
+     * Prompt tokens.
+     */
+    var `prefillTokens`: kotlin.ULong
+    , 
+    /**
+     * Generated tokens.
+     */
+    var `decodeTokens`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePoolCompletion: FfiConverterRustBuffer<PoolCompletion> {
+    override fun read(buf: ByteBuffer): PoolCompletion {
+        return PoolCompletion(
+            FfiConverterString.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PoolCompletion) = (
+            FfiConverterString.allocationSize(value.`response`) +
+            FfiConverterDouble.allocationSize(value.`timeToFirstTokenMs`) +
+            FfiConverterDouble.allocationSize(value.`totalTimeMs`) +
+            FfiConverterULong.allocationSize(value.`prefillTokens`) +
+            FfiConverterULong.allocationSize(value.`decodeTokens`)
+    )
+
+    override fun write(value: PoolCompletion, buf: ByteBuffer) {
+            FfiConverterString.write(value.`response`, buf)
+            FfiConverterDouble.write(value.`timeToFirstTokenMs`, buf)
+            FfiConverterDouble.write(value.`totalTimeMs`, buf)
+            FfiConverterULong.write(value.`prefillTokens`, buf)
+            FfiConverterULong.write(value.`decodeTokens`, buf)
+    }
+}
+
+
+
+/**
+ * How the pool answered.
+ */
+data class PoolDecision (
+    /**
+     * The model that generated.
+     */
+    var `model`: kotlin.String
+    , 
+    /**
+     * Its index in the profile.
+     */
+    var `modelIndex`: kotlin.UInt
+    , 
+    /**
+     * The nearest cluster.
+     */
+    var `cluster`: kotlin.UInt
+    , 
+    /**
+     * Routing confidence.
+     */
+    var `confidence`: kotlin.Float
+    , 
+    /**
+     * The model's expected error.
+     */
+    var `expectedError`: kotlin.Double
+    , 
+    /**
+     * Whether the model was loaded for this call.
+     */
+    var `loaded`: kotlin.Boolean
+    , 
+    /**
+     * Models evicted to make room.
+     */
+    var `evicted`: List<kotlin.String>
+    , 
+    /**
+     * Better-ranked models that failed to load.
+     */
+    var `fallbacks`: List<SkippedModel>
+    , 
+    /**
+     * Models excluded from routing (too large, no path, no size).
+     */
+    var `excluded`: List<SkippedModel>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePoolDecision: FfiConverterRustBuffer<PoolDecision> {
+    override fun read(buf: ByteBuffer): PoolDecision {
+        return PoolDecision(
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeSkippedModel.read(buf),
+            FfiConverterSequenceTypeSkippedModel.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PoolDecision) = (
+            FfiConverterString.allocationSize(value.`model`) +
+            FfiConverterUInt.allocationSize(value.`modelIndex`) +
+            FfiConverterUInt.allocationSize(value.`cluster`) +
+            FfiConverterFloat.allocationSize(value.`confidence`) +
+            FfiConverterDouble.allocationSize(value.`expectedError`) +
+            FfiConverterBoolean.allocationSize(value.`loaded`) +
+            FfiConverterSequenceString.allocationSize(value.`evicted`) +
+            FfiConverterSequenceTypeSkippedModel.allocationSize(value.`fallbacks`) +
+            FfiConverterSequenceTypeSkippedModel.allocationSize(value.`excluded`)
+    )
+
+    override fun write(value: PoolDecision, buf: ByteBuffer) {
+            FfiConverterString.write(value.`model`, buf)
+            FfiConverterUInt.write(value.`modelIndex`, buf)
+            FfiConverterUInt.write(value.`cluster`, buf)
+            FfiConverterFloat.write(value.`confidence`, buf)
+            FfiConverterDouble.write(value.`expectedError`, buf)
+            FfiConverterBoolean.write(value.`loaded`, buf)
+            FfiConverterSequenceString.write(value.`evicted`, buf)
+            FfiConverterSequenceTypeSkippedModel.write(value.`fallbacks`, buf)
+            FfiConverterSequenceTypeSkippedModel.write(value.`excluded`, buf)
+    }
+}
+
+
+
+/**
  * The model chosen for one query, and why (`RouteDecision` in Swift and
  * Kotlin).
  */
@@ -2906,6 +5661,85 @@ public object FfiConverterTypeRouteDecision: FfiConverterRustBuffer<RouteDecisio
 
 
 /**
+ * The answer of a route match (`RouteMatch` in Swift and Kotlin).
+ */
+data class RouteMatch (
+    /**
+     * The route, or `null`/`nil` for "none".
+     */
+    var `route`: kotlin.String?
+    , 
+    /**
+     * The best route's score in [0, 1] (even when `route` is none).
+     */
+    var `score`: kotlin.Float
+    , 
+    /**
+     * The best route's name (even when `route` is none).
+     */
+    var `best`: kotlin.String
+    , 
+    /**
+     * The runner-up route, if there are two routes or more.
+     */
+    var `runnerUp`: kotlin.String?
+    , 
+    /**
+     * The runner-up's score (0 when there is none).
+     */
+    var `runnerUpScore`: kotlin.Float
+    , 
+    /**
+     * `score - runner_up_score`.
+     */
+    var `margin`: kotlin.Float
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRouteMatch: FfiConverterRustBuffer<RouteMatch> {
+    override fun read(buf: ByteBuffer): RouteMatch {
+        return RouteMatch(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterFloat.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RouteMatch) = (
+            FfiConverterOptionalString.allocationSize(value.`route`) +
+            FfiConverterFloat.allocationSize(value.`score`) +
+            FfiConverterString.allocationSize(value.`best`) +
+            FfiConverterOptionalString.allocationSize(value.`runnerUp`) +
+            FfiConverterFloat.allocationSize(value.`runnerUpScore`) +
+            FfiConverterFloat.allocationSize(value.`margin`)
+    )
+
+    override fun write(value: RouteMatch, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`route`, buf)
+            FfiConverterFloat.write(value.`score`, buf)
+            FfiConverterString.write(value.`best`, buf)
+            FfiConverterOptionalString.write(value.`runnerUp`, buf)
+            FfiConverterFloat.write(value.`runnerUpScore`, buf)
+            FfiConverterFloat.write(value.`margin`, buf)
+    }
+}
+
+
+
+/**
  * Routing options (`RouteOptions` in Swift and Kotlin); every field has a
  * default.
  */
@@ -3001,7 +5835,8 @@ public object FfiConverterTypeRouteOptions: FfiConverterRustBuffer<RouteOptions>
  */
 data class RouterSummary (
     /**
-     * The profile format version.
+     * The profile file format version (the container format; format-2
+     * files are read as it).
      */
     var `formatVersion`: kotlin.String
     , 
@@ -3104,6 +5939,305 @@ public object FfiConverterTypeRouterSummary: FfiConverterRustBuffer<RouterSummar
             FfiConverterOptionalDouble.write(value.`silhouetteScore`, buf)
             FfiConverterUInt.write(value.`recommendedTopK`, buf)
             FfiConverterFloat.write(value.`recommendedTemperature`, buf)
+    }
+}
+
+
+
+/**
+ * A model left out of a pool decision, and why.
+ */
+data class SkippedModel (
+    /**
+     * Model name.
+     */
+    var `model`: kotlin.String
+    , 
+    /**
+     * Why it was excluded or skipped.
+     */
+    var `reason`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSkippedModel: FfiConverterRustBuffer<SkippedModel> {
+    override fun read(buf: ByteBuffer): SkippedModel {
+        return SkippedModel(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SkippedModel) = (
+            FfiConverterString.allocationSize(value.`model`) +
+            FfiConverterString.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: SkippedModel, buf: ByteBuffer) {
+            FfiConverterString.write(value.`model`, buf)
+            FfiConverterString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * A cluster descriptor.
+ */
+data class StreamCluster (
+    /**
+     * Stable id within the group.
+     */
+    var `id`: kotlin.ULong
+    , 
+    /**
+     * Members.
+     */
+    var `size`: kotlin.ULong
+    , 
+    /**
+     * Unit-norm centre.
+     */
+    var `centroid`: List<kotlin.Float>
+    , 
+    /**
+     * Mean cosine of the members to the centre.
+     */
+    var `spread`: kotlin.Float
+    , 
+    /**
+     * Hero item ids, best first.
+     */
+    var `heroes`: List<kotlin.String>
+    , 
+    /**
+     * Earliest member timestamp.
+     */
+    var `firstSeen`: kotlin.Double
+    , 
+    /**
+     * Latest member timestamp.
+     */
+    var `lastSeen`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStreamCluster: FfiConverterRustBuffer<StreamCluster> {
+    override fun read(buf: ByteBuffer): StreamCluster {
+        return StreamCluster(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceFloat.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StreamCluster) = (
+            FfiConverterULong.allocationSize(value.`id`) +
+            FfiConverterULong.allocationSize(value.`size`) +
+            FfiConverterSequenceFloat.allocationSize(value.`centroid`) +
+            FfiConverterFloat.allocationSize(value.`spread`) +
+            FfiConverterSequenceString.allocationSize(value.`heroes`) +
+            FfiConverterDouble.allocationSize(value.`firstSeen`) +
+            FfiConverterDouble.allocationSize(value.`lastSeen`)
+    )
+
+    override fun write(value: StreamCluster, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`id`, buf)
+            FfiConverterULong.write(value.`size`, buf)
+            FfiConverterSequenceFloat.write(value.`centroid`, buf)
+            FfiConverterFloat.write(value.`spread`, buf)
+            FfiConverterSequenceString.write(value.`heroes`, buf)
+            FfiConverterDouble.write(value.`firstSeen`, buf)
+            FfiConverterDouble.write(value.`lastSeen`, buf)
+    }
+}
+
+
+
+/**
+ * A hero item and its score.
+ */
+data class StreamHero (
+    /**
+     * The item id.
+     */
+    var `itemId`: kotlin.String
+    , 
+    /**
+     * Its score.
+     */
+    var `score`: kotlin.Float
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStreamHero: FfiConverterRustBuffer<StreamHero> {
+    override fun read(buf: ByteBuffer): StreamHero {
+        return StreamHero(
+            FfiConverterString.read(buf),
+            FfiConverterFloat.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StreamHero) = (
+            FfiConverterString.allocationSize(value.`itemId`) +
+            FfiConverterFloat.allocationSize(value.`score`)
+    )
+
+    override fun write(value: StreamHero, buf: ByteBuffer) {
+            FfiConverterString.write(value.`itemId`, buf)
+            FfiConverterFloat.write(value.`score`, buf)
+    }
+}
+
+
+
+/**
+ * The result of an insert.
+ */
+data class StreamInsertion (
+    /**
+     * The item's cluster; `null` while it waits in the pending pool.
+     */
+    var `cluster`: kotlin.ULong?
+    , 
+    /**
+     * Whether this insert founded a new cluster.
+     */
+    var `newCluster`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStreamInsertion: FfiConverterRustBuffer<StreamInsertion> {
+    override fun read(buf: ByteBuffer): StreamInsertion {
+        return StreamInsertion(
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StreamInsertion) = (
+            FfiConverterOptionalULong.allocationSize(value.`cluster`) +
+            FfiConverterBoolean.allocationSize(value.`newCluster`)
+    )
+
+    override fun write(value: StreamInsertion, buf: ByteBuffer) {
+            FfiConverterOptionalULong.write(value.`cluster`, buf)
+            FfiConverterBoolean.write(value.`newCluster`, buf)
+    }
+}
+
+
+
+/**
+ * The best template for a query (`TemplateMatch` in Swift and Kotlin).
+ */
+data class TemplateMatch (
+    /**
+     * Index of the template.
+     */
+    var `template`: kotlin.UInt
+    , 
+    /**
+     * The template's representative incoming message.
+     */
+    var `incoming`: kotlin.String
+    , 
+    /**
+     * The suggested reply: the template's representative response.
+     */
+    var `response`: kotlin.String
+    , 
+    /**
+     * Cosine similarity to the template (plus its coherence term).
+     */
+    var `score`: kotlin.Float
+    , 
+    /**
+     * Whether the score clears the threshold ("a template fits").
+     */
+    var `matched`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTemplateMatch: FfiConverterRustBuffer<TemplateMatch> {
+    override fun read(buf: ByteBuffer): TemplateMatch {
+        return TemplateMatch(
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TemplateMatch) = (
+            FfiConverterUInt.allocationSize(value.`template`) +
+            FfiConverterString.allocationSize(value.`incoming`) +
+            FfiConverterString.allocationSize(value.`response`) +
+            FfiConverterFloat.allocationSize(value.`score`) +
+            FfiConverterBoolean.allocationSize(value.`matched`)
+    )
+
+    override fun write(value: TemplateMatch, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`template`, buf)
+            FfiConverterString.write(value.`incoming`, buf)
+            FfiConverterString.write(value.`response`, buf)
+            FfiConverterFloat.write(value.`score`, buf)
+            FfiConverterBoolean.write(value.`matched`, buf)
     }
 }
 
@@ -3236,6 +6370,21 @@ sealed class RouterException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * A model pool's generator: none fits the budget, none could be
+     * loaded, or generation failed.
+     */
+    class Model(
+        
+        /**
+         * What went wrong.
+         */
+        val `reason`: kotlin.String
+        ) : RouterException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
 
     
 
@@ -3280,6 +6429,9 @@ public object FfiConverterTypeRouterError : FfiConverterRustBuffer<RouterExcepti
             7 -> RouterException.Internal(
                 FfiConverterString.read(buf),
                 )
+            8 -> RouterException.Model(
+                FfiConverterString.read(buf),
+                )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
     }
@@ -3321,6 +6473,11 @@ public object FfiConverterTypeRouterError : FfiConverterRustBuffer<RouterExcepti
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is RouterException.Internal -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is RouterException.Model -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -3369,6 +6526,139 @@ public object FfiConverterTypeRouterError : FfiConverterRustBuffer<RouterExcepti
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
+            is RouterException.Model -> {
+                buf.putInt(8)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+
+
+/**
+ * Errors of the store (`StreamError` in Swift, `StreamException` in Kotlin).
+ */
+sealed class StreamException: kotlin.Exception() {
+    
+    /**
+     * An embedding of the wrong dimension, NaN or all zeros, or from
+     * another embedding model.
+     */
+    class InvalidEmbedding(
+        
+        /**
+         * What is wrong.
+         */
+        val `reason`: kotlin.String
+        ) : StreamException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * A bad argument: empty id, NaN quality, a duplicate id with another
+     * vector, an unknown group, item or cluster.
+     */
+    class InvalidArgument(
+        
+        /**
+         * What is wrong.
+         */
+        val `reason`: kotlin.String
+        ) : StreamException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The store's files: I/O, a full disk, a read-only directory, a newer
+     * format version.
+     */
+    class Storage(
+        
+        /**
+         * What went wrong.
+         */
+        val `reason`: kotlin.String
+        ) : StreamException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<StreamException> {
+        override fun lift(error_buf: RustBuffer.ByValue): StreamException = FfiConverterTypeStreamError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStreamError : FfiConverterRustBuffer<StreamException> {
+    override fun read(buf: ByteBuffer): StreamException {
+        
+
+        return when(buf.getInt()) {
+            1 -> StreamException.InvalidEmbedding(
+                FfiConverterString.read(buf),
+                )
+            2 -> StreamException.InvalidArgument(
+                FfiConverterString.read(buf),
+                )
+            3 -> StreamException.Storage(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: StreamException): ULong {
+        return when(value) {
+            is StreamException.InvalidEmbedding -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is StreamException.InvalidArgument -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is StreamException.Storage -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: StreamException, buf: ByteBuffer) {
+        when(value) {
+            is StreamException.InvalidEmbedding -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is StreamException.InvalidArgument -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is StreamException.Storage -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
@@ -3402,6 +6692,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
         } else {
             buf.put(1)
             FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
         }
     }
 }
@@ -3624,6 +6946,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeChatMessage: FfiConverterRustBuffer<List<ChatMessage>> {
+    override fun read(buf: ByteBuffer): List<ChatMessage> {
+        val len = buf.getInt()
+        return List<ChatMessage>(len) {
+            FfiConverterTypeChatMessage.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ChatMessage>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeChatMessage.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ChatMessage>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeChatMessage.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeClusterInfo: FfiConverterRustBuffer<List<ClusterInfo>> {
     override fun read(buf: ByteBuffer): List<ClusterInfo> {
         val len = buf.getInt()
@@ -3670,6 +7020,118 @@ public object FfiConverterSequenceTypeModelInfo: FfiConverterRustBuffer<List<Mod
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeModelInfo.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSkippedModel: FfiConverterRustBuffer<List<SkippedModel>> {
+    override fun read(buf: ByteBuffer): List<SkippedModel> {
+        val len = buf.getInt()
+        return List<SkippedModel>(len) {
+            FfiConverterTypeSkippedModel.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SkippedModel>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSkippedModel.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SkippedModel>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSkippedModel.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeStreamCluster: FfiConverterRustBuffer<List<StreamCluster>> {
+    override fun read(buf: ByteBuffer): List<StreamCluster> {
+        val len = buf.getInt()
+        return List<StreamCluster>(len) {
+            FfiConverterTypeStreamCluster.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StreamCluster>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStreamCluster.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StreamCluster>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStreamCluster.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeStreamHero: FfiConverterRustBuffer<List<StreamHero>> {
+    override fun read(buf: ByteBuffer): List<StreamHero> {
+        val len = buf.getInt()
+        return List<StreamHero>(len) {
+            FfiConverterTypeStreamHero.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StreamHero>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStreamHero.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StreamHero>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStreamHero.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceSequenceFloat: FfiConverterRustBuffer<List<List<kotlin.Float>>> {
+    override fun read(buf: ByteBuffer): List<List<kotlin.Float>> {
+        val len = buf.getInt()
+        return List<List<kotlin.Float>>(len) {
+            FfiConverterSequenceFloat.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<List<kotlin.Float>>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterSequenceFloat.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<List<kotlin.Float>>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterSequenceFloat.write(it, buf)
         }
     }
 }
