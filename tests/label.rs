@@ -219,6 +219,6 @@ fn cli_labels_then_profile_build_records_mock_provenance() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let p: Value = serde_json::from_slice(&std::fs::read(&profile).unwrap()).unwrap();
-    assert_eq!(p["metadata"]["label_provenance"]["is_mock"], true);
-    assert_eq!(p["metadata"]["is_mock"], true);
+    assert_eq!(p["router"]["metadata"]["label_provenance"]["is_mock"], true);
+    assert_eq!(p["router"]["metadata"]["is_mock"], true);
 }
