@@ -10,6 +10,8 @@
 package aurora.router.tests
 
 import aurora.router.CactusEmbedder
+import aurora.router.ChatMessage
+import aurora.router.ModelPool
 import aurora.router.Embedder
 import aurora.router.RouteDecision
 import aurora.router.RouteOptions
