@@ -100,6 +100,7 @@ pub enum RoutesError {
 }
 
 impl RoutesError {
+    #[cfg(feature = "builder")]
     pub(crate) fn input(source_name: &str, line: Option<usize>, reason: impl Into<String>) -> Self {
         RoutesError::Input {
             source_name: source_name.to_string(),
