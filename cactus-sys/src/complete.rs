@@ -42,7 +42,7 @@
 //! ```
 
 use std::any::Any;
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::bindings as ffi;
-use crate::safe::{failure_message, last_error, CactusError, CactusModel};
+use crate::safe::{completion_args, failure_message, last_error, CactusError, CactusModel};
 
 /// First completion buffer size, in bytes.
 pub(crate) const INITIAL_COMPLETE_CAPACITY: usize = 16 * 1024;
@@ -416,16 +416,7 @@ impl CactusModel {
         if cancel.is_some_and(CancelToken::is_cancelled) {
             return Err(CactusError::Cancelled);
         }
-        let c_messages = CString::new(messages_json).map_err(|_| CactusError::InteriorNul {
-            what: "messages_json",
-        })?;
-        let c_options =
-            options_json
-                .map(CString::new)
-                .transpose()
-                .map_err(|_| CactusError::InteriorNul {
-                    what: "options_json",
-                })?;
+        let (c_messages, c_options) = completion_args(messages_json, options_json)?;
         let options_ptr = c_options.as_ref().map_or(ptr::null(), |c| c.as_ptr());
 
         let mut state = Stream {

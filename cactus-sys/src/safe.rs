@@ -265,16 +265,7 @@ impl CactusModel {
         messages_json: &str,
         options_json: Option<&str>,
     ) -> Result<String, CactusError> {
-        let c_messages = CString::new(messages_json).map_err(|_| CactusError::InteriorNul {
-            what: "messages_json",
-        })?;
-        let c_options =
-            options_json
-                .map(CString::new)
-                .transpose()
-                .map_err(|_| CactusError::InteriorNul {
-                    what: "options_json",
-                })?;
+        let (c_messages, c_options) = completion_args(messages_json, options_json)?;
         let options_ptr = c_options.as_ref().map_or(ptr::null(), |c| c.as_ptr());
 
         let mut capacity = INITIAL_COMPLETE_CAPACITY;
@@ -364,4 +355,23 @@ pub(crate) fn failure_message(before: &str, fallback: String) -> String {
     } else {
         after
     }
+}
+
+/// The messages and options JSON of a completion call as C strings, with a
+/// typed error naming the argument that holds an interior NUL.
+pub(crate) fn completion_args(
+    messages_json: &str,
+    options_json: Option<&str>,
+) -> Result<(CString, Option<CString>), CactusError> {
+    let messages = CString::new(messages_json).map_err(|_| CactusError::InteriorNul {
+        what: "messages_json",
+    })?;
+    let options =
+        options_json
+            .map(CString::new)
+            .transpose()
+            .map_err(|_| CactusError::InteriorNul {
+                what: "options_json",
+            })?;
+    Ok((messages, options))
 }
