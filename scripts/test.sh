@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 # reuses this build passes the same features, so nothing is rebuilt.
 features=cli,uniffi,schema
 
+# A one-off build gains nothing from incremental caches, which cost
+# gigabytes of disk and link time.
+export CARGO_INCREMENTAL=0
+
 # Each step's header also says how long the run has taken so far.
 step() { printf '\n==> %s  (%dm%02ds elapsed)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
