@@ -10,8 +10,8 @@ use std::sync::Arc;
 use aurora_router::embed::{EmbedError, Embedder, PrecomputedEmbeddings};
 use aurora_router::profile::{ProfileError, ProfileFile};
 use aurora_router::routes::{
-    evaluate_prompts, read_examples, read_json_map, Example, RouteSession, RouteSet, RoutesBuilder,
-    RoutesError, RoutesParams,
+    evaluate_prompts, read_examples, read_json_map, Example, NoneRule, RouteSession, RouteSet,
+    RoutesBuilder, RoutesError, RoutesParams,
 };
 use ndarray::Array2;
 use serde_json::Value;
@@ -45,7 +45,8 @@ fn builds_matches_and_round_trips() {
     let routes = built();
     assert_eq!(routes.len(), 6);
     assert_eq!(routes.build_info().threshold_source, "validation");
-    assert!(routes.threshold() > 0.0 && routes.threshold() < 1.0);
+    assert_eq!(routes.none_rule(), NoneRule::Energy);
+    assert!(routes.threshold().is_finite() && routes.threshold() > f32::MIN);
     let (t, tx) = load("test");
     let r = evaluate_prompts(&routes, &t, tx.view(), "test").unwrap();
     assert!(r.closed_set_accuracy.unwrap() >= 0.9, "{r:?}");
@@ -76,13 +77,20 @@ fn threshold_by_cross_validation_without_val() {
     let (e, x) = load("train");
     let routes = builder().build(&e, x.view(), None).unwrap();
     assert_eq!(routes.build_info().threshold_source, "cross-validation");
-    assert!(routes.threshold() > 0.0);
+    assert!(routes.threshold() > f32::MIN);
     // Without any out-of-scope line, never "none".
     let ins: Vec<usize> = (0..e.len()).filter(|&i| e[i].route.is_some()).collect();
     let e2: Vec<Example> = ins.iter().map(|&i| e[i].clone()).collect();
     let x2 = x.select(ndarray::Axis(0), &ins);
     let r2 = builder().build(&e2, x2.view(), None).unwrap();
-    assert_eq!(r2.threshold(), 0.0);
+    assert_eq!(r2.threshold(), f32::MIN);
+    for row in x.rows() {
+        assert!(r2
+            .match_embedding(row.as_slice().unwrap())
+            .unwrap()
+            .route
+            .is_some());
+    }
     assert_eq!(r2.build_info().threshold_source, "none");
 }
 
@@ -440,4 +448,44 @@ fn cli_build_match_eval() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown route `nope`"));
+}
+
+#[test]
+fn the_none_rule_bounds_the_threshold() {
+    let mut routes = built();
+    // An energy threshold is any finite number; a probability one is in [0, 1].
+    routes.set_threshold(7.5).unwrap();
+    assert!(matches!(
+        routes.set_threshold(f32::NAN),
+        Err(RoutesError::Param {
+            name: "threshold",
+            ..
+        })
+    ));
+    let p = RoutesParams::new()
+        .none_rule(NoneRule::MaxProbability)
+        .check()
+        .unwrap();
+    let (e, x) = load("train");
+    let (v, vx) = load("val");
+    let mut prob = RoutesBuilder::new(p, MODEL, false)
+        .build(&e, x.view(), Some((&v, vx.view())))
+        .unwrap();
+    assert_eq!(prob.none_rule(), NoneRule::MaxProbability);
+    assert!((0.0..=1.0).contains(&prob.threshold()));
+    assert!(prob.set_threshold(7.5).is_err());
+    // The rule is part of the file: a probability threshold above 1 is refused on load.
+    let json = String::from_utf8(prob.to_json().unwrap()).unwrap();
+    let t = format!("\"threshold\":{}", prob.threshold());
+    assert!(json.contains(&t), "{json}");
+    let bad = json.replace(&t, "\"threshold\":7.5");
+    assert!(RouteSet::from_json(bad.as_bytes()).is_err());
+    let energy = bad.replace(
+        "\"none_rule\":\"max_probability\"",
+        "\"none_rule\":\"energy\"",
+    );
+    assert_eq!(
+        RouteSet::from_json(energy.as_bytes()).unwrap().threshold(),
+        7.5
+    );
 }

@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView2};
 
 use super::data::Example;
 use super::error::RoutesError;
-use super::set::{BuildInfo, RouteSet, SessionParams, ROUTES_FORMAT};
+use super::set::{BuildInfo, NoneRule, RouteSet, SessionParams, ROUTES_FORMAT};
 use super::train::{softmax_rows, train_head, Head, TrainParams};
 use crate::embed::Embedder;
 use crate::profile::F16Matrix;
@@ -36,6 +36,7 @@ pub struct RoutesValidParams {
     seed: u64,
     folds: usize,
     temperature: f32,
+    none_rule: NoneRule,
     session: SessionParams,
 }
 
@@ -47,7 +48,10 @@ impl Default for RoutesParams {
 
 impl RoutesParams {
     /// The defaults: 4 epochs of Adam (learning rate 0.02, weight decay
-    /// 1e-5, batch 128) from centroids scaled to 16, temperature 4, 5 folds.
+    /// 1e-5, batch 128) from centroids scaled to 16, temperature 4, 5 folds,
+    /// "none" by the energy ([`NoneRule::Energy`]). They were chosen on
+    /// CLINC150's train and validation splits only
+    /// (`benches/routes_select.py`, BENCHMARKS.md).
     pub fn new() -> Self {
         RoutesParams(RoutesValidParams {
             epochs: 4,
@@ -58,6 +62,7 @@ impl RoutesParams {
             seed: 42,
             folds: 5,
             temperature: 4.0,
+            none_rule: NoneRule::Energy,
             session: SessionParams::default(),
         })
     }
@@ -99,6 +104,11 @@ impl RoutesParams {
     /// Softmax temperature of the scores (> 0).
     pub fn temperature(mut self, v: f32) -> Self {
         self.0.temperature = v;
+        self
+    }
+    /// Which score the "none" threshold applies to.
+    pub fn none_rule(mut self, v: NoneRule) -> Self {
+        self.0.none_rule = v;
         self
     }
     /// Conversation parameters stored in the routes.
@@ -308,12 +318,17 @@ impl RoutesBuilder {
         let tp = self.params.train();
         let head = train_head(xin.view(), &yin, k, &tp);
         let t = self.params.temperature;
+        let rule = self.params.none_rule;
 
         // Held-out scores: (best score, correct) for in-scope lines, best score for OOS lines.
         let mut held_in: Vec<(f32, bool)> = Vec::new();
         let mut held_oos: Vec<f32> = Vec::new();
         let xoos = x.select(ndarray::Axis(0), &oos);
-        held_oos.extend(best(&head, xoos.view(), t).into_iter().map(|(_, s)| s));
+        held_oos.extend(
+            best(&head, xoos.view(), t, rule)
+                .into_iter()
+                .map(|(_, s)| s),
+        );
         let source;
         if let Some((vlines, vemb)) = val {
             let vn = &self.val_name;
@@ -335,7 +350,7 @@ impl RoutesBuilder {
                     })?),
                 });
             }
-            for ((p, s), label) in best(&head, vx.view(), t).into_iter().zip(vy) {
+            for ((p, s), label) in best(&head, vx.view(), t, rule).into_iter().zip(vy) {
                 match label {
                     Some(c) => held_in.push((s, p == c)),
                     None => held_oos.push(s),
@@ -362,7 +377,7 @@ impl RoutesBuilder {
                 let ytr: Vec<usize> = tr.iter().map(|&i| yin[i]).collect();
                 let h = train_head(xin.select(ndarray::Axis(0), &tr).view(), &ytr, k, &tp);
                 let xte = xin.select(ndarray::Axis(0), &te);
-                for ((p, s), &i) in best(&h, xte.view(), t).into_iter().zip(&te) {
+                for ((p, s), &i) in best(&h, xte.view(), t, rule).into_iter().zip(&te) {
                     held_in.push((s, p == yin[i]));
                 }
             }
@@ -370,13 +385,18 @@ impl RoutesBuilder {
         } else {
             source = "none";
         }
+        // Below every score there is: never "none".
+        let never = match rule {
+            NoneRule::MaxProbability => 0.0,
+            NoneRule::Energy => f32::MIN,
+        };
         let threshold = if held_oos.is_empty() || held_in.is_empty() {
-            0.0
+            never
         } else {
-            fit_threshold(&held_in, &held_oos)
+            fit_threshold(&held_in, &held_oos).unwrap_or(never)
         };
         let (source, threshold) = if held_oos.is_empty() {
-            ("none", 0.0)
+            ("none", never)
         } else {
             (source, threshold)
         };
@@ -404,7 +424,8 @@ impl RoutesBuilder {
             weights,
             bias: head.bias.to_vec(),
             temperature: t,
-            threshold: threshold.clamp(0.0, 1.0),
+            none_rule: rule,
+            threshold,
             session: p.session,
             descriptions: self.descriptions.iter().cloned().collect(),
             keywords: self.keywords.iter().cloned().collect(),
@@ -461,28 +482,41 @@ fn normalized(
     Ok((x, d))
 }
 
-/// (best route, its softmax score) of each row.
-fn best(head: &Head, x: ArrayView2<f32>, temperature: f32) -> Vec<(usize, f32)> {
+/// (best route, its in-scope score under `rule`) of each row: the same
+/// numbers `RouteSet::match_embedding` compares with the threshold.
+fn best(head: &Head, x: ArrayView2<f32>, temperature: f32, rule: NoneRule) -> Vec<(usize, f32)> {
     if x.nrows() == 0 {
         return Vec::new();
     }
-    let mut z = head.logits(x);
-    z /= temperature;
-    softmax_rows(&mut z);
-    z.rows()
-        .into_iter()
-        .map(|r| {
-            r.iter().enumerate().fold(
-                (0, f32::NEG_INFINITY),
-                |a, (i, &v)| if v > a.1 { (i, v) } else { a },
-            )
-        })
-        .collect()
+    let z = head.logits(x);
+    let argmax = |r: ndarray::ArrayView1<f32>| {
+        r.iter().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
+        )
+    };
+    match rule {
+        NoneRule::Energy => z
+            .rows()
+            .into_iter()
+            .map(|r| {
+                let (i, m) = argmax(r);
+                let s: f32 = r.iter().map(|&v| (v - m).exp()).sum();
+                (i, m + s.ln())
+            })
+            .collect(),
+        NoneRule::MaxProbability => {
+            let mut p = z / temperature;
+            softmax_rows(&mut p);
+            p.rows().into_iter().map(argmax).collect()
+        }
+    }
 }
 
 /// The threshold maximising in-scope accuracy + OOS recall: halfway
-/// between the best cut's score and the next lower held-out score.
-pub(crate) fn fit_threshold(held_in: &[(f32, bool)], held_oos: &[f32]) -> f32 {
+/// between the best cut's score and the next lower held-out score; `None`
+/// when the best is to cut below every score (never "none").
+pub(crate) fn fit_threshold(held_in: &[(f32, bool)], held_oos: &[f32]) -> Option<f32> {
     let mut right: Vec<f32> = held_in.iter().filter(|h| h.1).map(|h| h.0).collect();
     let mut oos = held_oos.to_vec();
     right.sort_by(f32::total_cmp);
@@ -492,7 +526,6 @@ pub(crate) fn fit_threshold(held_in: &[(f32, bool)], held_oos: &[f32]) -> f32 {
         .map(|h| h.0)
         .chain(oos.iter().copied())
         .collect();
-    cands.push(0.0);
     cands.sort_by(f32::total_cmp);
     cands.dedup();
     let (n_in, n_oos) = (held_in.len() as f64, oos.len() as f64);
@@ -505,9 +538,5 @@ pub(crate) fn fit_threshold(held_in: &[(f32, bool)], held_oos: &[f32]) -> f32 {
         }
     }
     let ci = best.1;
-    if ci == 0 {
-        0.0
-    } else {
-        0.5 * (cands[ci] + cands[ci - 1])
-    }
+    (ci > 0).then(|| 0.5 * (cands[ci] + cands[ci - 1]))
 }

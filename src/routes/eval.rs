@@ -128,7 +128,7 @@ pub fn evaluate_prompts(
             Some(c) => {
                 n_in += 1;
                 per_n[c] += 1;
-                pos.push(m.score);
+                pos.push(m.in_scope_score);
                 closed += usize::from(m.best_index == c);
                 if routed == Some(c) {
                     in_ok += 1;
@@ -137,7 +137,7 @@ pub fn evaluate_prompts(
             }
             None => {
                 n_oos += 1;
-                neg.push(m.score);
+                neg.push(m.in_scope_score);
                 oos_none += usize::from(routed.is_none());
             }
         }

@@ -17,7 +17,9 @@ mod set;
 
 pub use error::RoutesError;
 pub use session::RouteSession;
-pub use set::{BuildInfo, RouteMatch, RouteSet, ScoredRoute, SessionParams, ROUTES_FORMAT};
+pub use set::{
+    BuildInfo, NoneRule, RouteMatch, RouteSet, ScoredRoute, SessionParams, ROUTES_FORMAT,
+};
 
 #[cfg(feature = "builder")]
 mod build;

@@ -67,8 +67,8 @@ impl RouteSession {
     /// Routes the next turn, given its embedding. The answer's `score` is the
     /// route's share of the decayed evidence; the runner-up likewise.
     pub fn push_embedding(&mut self, embedding: &[f32]) -> Result<RouteMatch, RoutesError> {
-        self.routes.scores_into(embedding, &mut self.turn)?;
-        let own = self.routes.decide(&self.turn);
+        let in_scope = self.routes.scores_into(embedding, &mut self.turn)?;
+        let own = self.routes.decide(&self.turn, in_scope);
         let p = self.routes.session_params();
         let switch = self.current.is_some_and(|c| c != own.best_index) && own.score >= p.switch;
         if switch || self.current.is_none() {
@@ -80,7 +80,7 @@ impl RouteSession {
         }
         let total: f32 = self.evidence.iter().sum();
         let shares: Vec<f32> = self.evidence.iter().map(|e| e / total).collect();
-        let mut m = self.routes.decide(&shares);
+        let mut m = self.routes.decide(&shares, in_scope);
         let confident = own.route.is_some();
         if confident || self.held {
             m.route = Some(self.routes.names()[m.best_index].clone());

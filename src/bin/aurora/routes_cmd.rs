@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::embed::{open_model, CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::routes::{
-    evaluate_dialogues, evaluate_prompts, read_dialogues, read_examples, read_json_map, RouteMatch,
-    RouteSet, RoutesBuilder, RoutesError, RoutesParams, SessionParams,
+    evaluate_dialogues, evaluate_prompts, read_dialogues, read_examples, read_json_map, NoneRule,
+    RouteMatch, RouteSet, RoutesBuilder, RoutesError, RoutesParams, SessionParams,
 };
-use clap::{ArgGroup, Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use ndarray::ArrayView2;
 
 use crate::embedding_args::EmbeddingArgs;
@@ -50,6 +50,10 @@ pub struct BuildArgs {
     /// Softmax temperature of the scores.
     #[arg(long, default_value_t = 4.0)]
     temperature: f32,
+    /// The score the "none" threshold applies to: the head's energy, or
+    /// the best route's softmax probability.
+    #[arg(long, value_enum, default_value_t = NoneRuleArg::Energy)]
+    none_rule: NoneRuleArg,
     /// Adam learning rate of the head.
     #[arg(long, default_value_t = 0.02)]
     learning_rate: f32,
@@ -65,6 +69,24 @@ pub struct BuildArgs {
     /// The route file to write.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// `--none-rule` values.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum NoneRuleArg {
+    /// `log Σ exp(logit)`: how strongly any route fits.
+    Energy,
+    /// The best route's softmax probability.
+    MaxProbability,
+}
+
+impl From<NoneRuleArg> for NoneRule {
+    fn from(a: NoneRuleArg) -> Self {
+        match a {
+            NoneRuleArg::Energy => NoneRule::Energy,
+            NoneRuleArg::MaxProbability => NoneRule::MaxProbability,
+        }
+    }
 }
 
 /// Flags of `aurora routes match`.
@@ -180,6 +202,7 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
         .epochs(a.epochs)
         .folds(a.folds)
         .temperature(a.temperature)
+        .none_rule(a.none_rule.into())
         .learning_rate(a.learning_rate)
         .session(SessionParams {
             decay: a.decay,
@@ -209,11 +232,19 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     std::fs::write(&a.out, routes.to_json()?).map_err(|e| format!("{}: {e}", a.out.display()))?;
     if !quiet {
         let info = routes.build_info();
+        let threshold = if routes.threshold() == f32::MIN {
+            "never none".to_string()
+        } else {
+            format!(
+                "{:.4} on the {:?} score",
+                routes.threshold(),
+                routes.none_rule()
+            )
+        };
         eprintln!(
-            "{} routes from {} examples; threshold {:.4} ({}, {} out-of-scope lines); built in {secs:.2} s → {}",
+            "{} routes from {} examples; threshold {threshold} ({}, {} out-of-scope lines); built in {secs:.2} s → {}",
             routes.len(),
             info.n_examples,
-            routes.threshold(),
             info.threshold_source,
             info.n_out_of_scope,
             a.out.display()
@@ -222,10 +253,10 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
     Ok(())
 }
 
-fn text_embedder(routes: &RouteSet, model: Option<&PathBuf>) -> CliResult<CactusEmbedder> {
+fn text_embedder(routes: &RouteSet, model: Option<&PathBuf>) -> CliResult<Box<dyn Embedder>> {
     Ok(match model {
-        Some(p) => CactusEmbedder::open(p)?,
-        None if routes.is_mock() => CactusEmbedder::mock(routes.dim())?,
+        Some(p) => open_model(p)?,
+        None if routes.is_mock() => Box::new(CactusEmbedder::mock(routes.dim())?),
         None => {
             return Err(format!(
                 "the routes were built with `{}` embeddings: give --model DIR, or match --embeddings/--embedding-json",
@@ -241,7 +272,7 @@ fn run_match(a: MatchArgs) -> CliResult {
         RouteSet::from_path(&a.routes).map_err(|e| format!("{}: {e}", a.routes.display()))?;
     let m = if let Some(text) = &a.text {
         let e = text_embedder(&routes, a.model.as_ref())?;
-        routes.match_text(text, &e as &dyn Embedder)?
+        routes.match_text(text, e.as_ref())?
     } else if let Some(js) = &a.embedding_json {
         let v: Vec<f32> = serde_json::from_str(js)
             .map_err(|e| format!("--embedding-json: not a JSON array of numbers: {e}"))?;
@@ -275,7 +306,8 @@ fn print(m: &RouteMatch, json: bool) {
             .map(|r| serde_json::json!({"route": r.route, "score": r.score}));
         println!(
             "{}",
-            serde_json::json!({"route": m.route, "score": m.score, "runner_up": runner, "margin": m.margin})
+            serde_json::json!({"route": m.route, "score": m.score, "runner_up": runner, "margin": m.margin,
+                "in_scope_score": m.in_scope_score})
         );
     } else {
         let runner = m

@@ -24,9 +24,33 @@ use tokenize::WordPiece;
 pub const MINILM_L6_V2_SHA256: &str =
     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
 
-/// Texts per forward pass in [`Embedder::embed_batch`] (after sorting by
-/// length, so that padding stays small).
-const BATCH: usize = 32;
+/// Most texts per forward pass in [`Embedder::embed_batch`] (after sorting
+/// by length, so that padding stays small).
+const BATCH: usize = 64;
+
+/// Most padded tokens per forward pass. Memory grows with batch × length²
+/// (the attention scores, heads × len × len floats per text): 32 texts
+/// padded to 256 tokens held ~100 MB per score tensor, and two passes in
+/// flight took the process to 733 MB. 2,048 tokens is 8 texts at 256 (25 MB
+/// of scores) and still 64 short texts at 32 tokens.
+const TOKEN_BUDGET: usize = 2048;
+
+/// Splits `order` (indices sorted by decreasing length) into batches of at
+/// most [`BATCH`] texts and [`TOKEN_BUDGET`] padded tokens (a longer text
+/// than the budget goes alone).
+fn token_batches<'a>(order: &'a [usize], len: impl Fn(usize) -> usize) -> Vec<&'a [usize]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        // Sorted by decreasing length: the first text sets the padding.
+        let longest = len(order[start]).max(1);
+        let n = (TOKEN_BUDGET / longest).clamp(1, BATCH);
+        let end = (start + n).min(order.len());
+        out.push(&order[start..end]);
+        start = end;
+    }
+    out
+}
 
 /// An [`Embedder`] running a sentence-transformers BERT folder (e.g.
 /// all-MiniLM-L6-v2) in pure Rust.
@@ -173,9 +197,9 @@ impl Embedder for MiniLmEmbedder {
         self.finish(0, v)
     }
 
-    /// Embeds the texts sorted by token count in batches of 32 (padded to the
-    /// batch's longest), the batches in parallel on all cores; rows come
-    /// back in the input order.
+    /// Embeds the texts sorted by token count in batches of at most 64 texts
+    /// and 2,048 padded tokens (padded to the batch's longest), the batches
+    /// in parallel on all cores; rows come back in the input order.
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let ids: Vec<Vec<u32>> = texts
             .par_iter()
@@ -183,8 +207,8 @@ impl Embedder for MiniLmEmbedder {
             .collect::<Result<_, _>>()?;
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-        let batches: Vec<Vec<Vec<f32>>> = order
-            .par_chunks(BATCH)
+        let batches: Vec<Vec<Vec<f32>>> = token_batches(&order, |i| ids[i].len())
+            .into_par_iter()
             .map(|chunk| {
                 let seqs: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
                 self.bert.embed_ids(&seqs)
@@ -207,5 +231,29 @@ impl Embedder for MiniLmEmbedder {
 
     fn is_mock(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_the_token_budget_and_keep_every_text() {
+        let lens = [256, 256, 200, 40, 30, 30, 12, 3, 3];
+        let order: Vec<usize> = (0..lens.len()).collect();
+        let b = token_batches(&order, |i| lens[i]);
+        assert_eq!(b.concat(), order);
+        for batch in &b {
+            assert!(batch.len() * lens[batch[0]] <= TOKEN_BUDGET && batch.len() <= BATCH);
+        }
+        // 8 texts padded to 256 fill the budget; the last one goes on its own.
+        assert_eq!(b, vec![&order[..8], &order[8..]]);
+        // One text over the budget still gets a batch of its own.
+        let long = [5000, 10];
+        assert_eq!(
+            token_batches(&[0, 1], |i| long[i]),
+            vec![&[0][..], &[1][..]]
+        );
     }
 }
