@@ -1,9 +1,12 @@
-//! The C ABI from C: compiles `tests/c/route_test.c` with the system C
+//! The C ABI from C: compiles the programs of `tests/c/` with the system C
 //! compiler against the staticlib cargo built next to this test
 //! (`target/<profile>/deps/libaurora_router.a`) and `include/aurora_router.h`,
-//! runs it on the shipped profile and compares every decision it prints
-//! with the Rust [`Router`]'s.
+//! runs them (`route_test.c` on the shipped profile, `routes_test.c` on a
+//! route file) and compares every decision they print with the Rust
+//! [`Router`]'s and `RouteSet`'s.
 //!
+//! `AURORA_ASAN=1` compiles the C programs with AddressSanitizer,
+//! LeakSanitizer and UBSan.
 //! `AURORA_VALGRIND=1` runs the program under valgrind's memcheck (no leaks,
 //! no invalid accesses); scripts/test-c.sh sets it, and CI runs that.
 //! Off x86-64 Linux the program is cross-compiled with
@@ -121,15 +124,9 @@ fn prompts(n: usize) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn c_program_matches_the_rust_router() {
-    let (cc, runner) = match toolchain() {
-        Ok(t) => t,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
+/// Compiles `tests/c/<source>` into `dir` and links it with the staticlib
+/// this test was built against (with the sanitizers under `AURORA_ASAN=1`).
+fn compile_c(cc: &str, source: &str, dir: &Path) -> PathBuf {
     // `deps/` holds the library this test was built against; `cargo test`
     // does not copy it up to the profile directory (`cargo build` does).
     let target = artifact_dir();
@@ -138,11 +135,20 @@ fn c_program_matches_the_rust_router() {
         .into_iter()
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("no libaurora_router.a in {}", target.display()));
-    let dir = tempfile::tempdir().unwrap();
-
-    // Compile and link against the staticlib and the committed header.
-    let exe = dir.path().join("route_test");
-    let status = Command::new(&cc)
+    // AddressSanitizer + LeakSanitizer (+ UBSan) in the C program: they
+    // intercept every malloc/free, the Rust library's too.
+    let sanitizers: &[&str] = if asan() {
+        &[
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=all",
+        ]
+    } else {
+        &[]
+    };
+    let exe = dir.join(source.trim_end_matches(".c"));
+    let status = Command::new(cc)
+        .args(sanitizers)
         .args([
             "-std=c11",
             "-D_POSIX_C_SOURCE=200809L",
@@ -154,13 +160,72 @@ fn c_program_matches_the_rust_router() {
         ])
         .arg("-I")
         .arg(root().join("include"))
-        .arg(root().join("tests/c/route_test.c"))
+        .arg(root().join("tests/c").join(source))
         .arg(&staticlib)
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&exe)
         .status()
         .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
-    assert!(status.success(), "compiling tests/c/route_test.c failed");
+    assert!(status.success(), "compiling tests/c/{source} failed");
+    exe
+}
+
+fn asan() -> bool {
+    std::env::var("AURORA_ASAN").is_ok_and(|v| v == "1")
+}
+
+/// Runs a compiled C program (through the emulator, and under valgrind when
+/// `AURORA_VALGRIND=1`); panics with its stderr unless it succeeds.
+fn run_c(runner: &[String], exe: &Path, args: &[String]) -> String {
+    let mut cmd_line: Vec<String> = runner.to_vec();
+    if std::env::var("AURORA_VALGRIND").is_ok_and(|v| v == "1") {
+        assert!(runner.is_empty(), "valgrind runs the native build only");
+        cmd_line.extend(
+            [
+                "valgrind",
+                "--tool=memcheck",
+                "--error-exitcode=1",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--show-leak-kinds=definite,indirect",
+                "--track-origins=yes",
+                "--quiet",
+            ]
+            .map(String::from),
+        );
+    }
+    cmd_line.push(exe.display().to_string());
+    cmd_line.extend(args.iter().cloned());
+    let output = Command::new(&cmd_line[0])
+        .args(&cmd_line[1..])
+        .env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=1:halt_on_error=1",
+        )
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", cmd_line[0]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{} failed ({}):\n{stderr}",
+        cmd_line.join(" "),
+        output.status
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn c_program_matches_the_rust_router() {
+    let (cc, runner) = match toolchain() {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let exe = compile_c(&cc, "route_test.c", dir.path());
 
     // Queries: every 50th row of the example's MiniLM embeddings.
     let profile = root().join("profiles/mmlu_pro-minilm.json");
@@ -199,37 +264,7 @@ fn c_program_matches_the_rust_router() {
         (path, queries.to_vec())
     });
 
-    let mut cmd_line: Vec<String> = runner.clone();
-    if std::env::var("AURORA_VALGRIND").is_ok_and(|v| v == "1") {
-        assert!(runner.is_empty(), "valgrind runs the native build only");
-        cmd_line.extend(
-            [
-                "valgrind",
-                "--tool=memcheck",
-                "--error-exitcode=1",
-                "--leak-check=full",
-                "--errors-for-leak-kinds=definite,indirect",
-                "--show-leak-kinds=definite,indirect",
-                "--track-origins=yes",
-                "--quiet",
-            ]
-            .map(String::from),
-        );
-    }
-    cmd_line.push(exe.display().to_string());
-    cmd_line.extend(args);
-    let output = Command::new(&cmd_line[0])
-        .args(&cmd_line[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", cmd_line[0]));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{} failed ({}):\n{stderr}",
-        cmd_line.join(" "),
-        output.status
-    );
+    let stdout = run_c(&runner, &exe, &args);
     let got = parse(&stdout);
 
     // Same header information as the Rust API.
@@ -305,4 +340,82 @@ fn c_program_matches_the_rust_router() {
         expected += queries.len() * PREFS.len();
     }
     assert_eq!(got.len(), expected, "{stdout}");
+}
+
+#[test]
+fn c_program_matches_the_rust_route_set_and_session() {
+    use aurora_router::routes::{
+        read_examples, RouteSession, RouteSet, RoutesBuilder, RoutesParams,
+    };
+    use std::sync::Arc;
+
+    let (cc, runner) = match toolchain() {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let exe = compile_c(&cc, "routes_test.c", dir.path());
+
+    // Routes from the committed CLINC150 fixture; queries from its test split.
+    let fx = root().join("tests/fixtures/routes");
+    let load = |split: &str| {
+        let lines = read_examples(fx.join(format!("{split}.jsonl"))).unwrap();
+        let e = PrecomputedEmbeddings::load(fx.join(format!("{split}.npy")), "all-MiniLM-L6-v2")
+            .unwrap();
+        (lines, e)
+    };
+    let ((e, x), (v, vx), (_, tx)) = (load("train"), load("val"), load("test"));
+    let params = RoutesParams::new().check().unwrap();
+    let routes = RoutesBuilder::new(params, "all-MiniLM-L6-v2", false)
+        .build(&e, x.view(), Some((&v, vx.view())))
+        .unwrap();
+    let path = dir.path().join("routes.json");
+    std::fs::write(&path, routes.to_json().unwrap()).unwrap();
+    let n = tx.rows();
+    let mut bytes = Vec::new();
+    for r in 0..n {
+        bytes.extend(tx.row(r).unwrap().iter().flat_map(|x| x.to_le_bytes()));
+    }
+    let vectors = dir.path().join("vectors.f32");
+    std::fs::write(&vectors, bytes).unwrap();
+
+    let args = [
+        path.display().to_string(),
+        vectors.display().to_string(),
+        n.to_string(),
+    ];
+    let stdout = run_c(&runner, &exe, &args);
+    assert!(stdout.ends_with("ok\n"), "{stdout}");
+    let routes = RouteSet::from_path(&path).unwrap();
+    assert!(stdout.contains(&format!("routes {}\n", routes.len())));
+    for (i, name) in routes.names().iter().enumerate() {
+        assert!(stdout.contains(&format!("name {i} {name}\n")), "{stdout}");
+    }
+    let index = |m: &aurora_router::routes::RouteMatch| {
+        m.route
+            .as_ref()
+            .map_or(-1, |r| routes.index_of(r).unwrap() as i64)
+    };
+    let mut session = RouteSession::new(Arc::new(routes.clone()));
+    let mut nones = 0;
+    for r in 0..n {
+        let row = tx.row(r).unwrap();
+        let m = routes.match_embedding(row).unwrap();
+        nones += usize::from(m.route.is_none());
+        let want = format!(
+            "M {r} {} {} {:08x}\n",
+            index(&m),
+            m.best_index,
+            m.score.to_bits()
+        );
+        assert!(stdout.contains(&want), "missing {want:?} in\n{stdout}");
+        let t = session.push_embedding(row).unwrap();
+        let want = format!("S {r} {} {}\n", index(&t), t.best_index);
+        assert!(stdout.contains(&want), "missing {want:?} in\n{stdout}");
+    }
+    // The fixture's test split has out-of-scope lines: some rows are "none".
+    assert!(nones > 0 && nones < n, "{nones} of {n} rows are none");
 }
