@@ -12,6 +12,8 @@ package aurora.router.tests
 import aurora.router.CactusEmbedder
 import aurora.router.ChatMessage
 import aurora.router.ModelPool
+import aurora.router.RouteSession
+import aurora.router.RouteSet
 import aurora.router.Embedder
 import aurora.router.RouteDecision
 import aurora.router.RouteOptions
@@ -250,6 +252,40 @@ fun main(args: Array<String>) {
         pool.close()
         poolRouter.close()
     }
+
+    // Semantic routes: a two-route set (weather, music) with a "none" threshold.
+    val routesJson = """{"version":"3.0","routes":{"format":"softmax-head-v1",
+  "embedding_model":"toy","dim":2,"is_mock":false,"names":["weather","music"],
+  "weights":{"dtype":"float16","encoding":"base64-le","shape":[2,2],"data":"AEoAAAAAAEo="},
+  "bias":[0.0,0.0],"temperature":1.0,"threshold":0.9,
+  "session":{"decay":0.7,"switch":0.8}}}"""
+    val routes = RouteSet.fromJson(routesJson)
+    val routesFromBytes = RouteSet.fromBytes(routesJson.toByteArray())
+    check("routes count", routes.routeCount() == 2u && routesFromBytes.routeCount() == 2u)
+    check("routes names", routes.routeNames() == listOf("weather", "music")) { "${routes.routeNames()}" }
+    check("routes model", routes.embeddingModel() == "toy")
+    val sunny = routes.matchEmbedding(listOf(1.0f, 0.05f))
+    check("routes match", sunny.route == "weather" && sunny.best == "weather" && sunny.runnerUp == "music" &&
+        sunny.score > 0.9f && Math.abs(sunny.margin - (sunny.score - sunny.runnerUpScore)) < 1e-6f) { "$sunny" }
+    val unsure = routes.matchEmbedding(listOf(1.0f, 1.0f))
+    check("routes none", unsure.route == null && unsure.score < 0.9f) { "$unsure" }
+    check("routes same from bytes", routesFromBytes.matchEmbedding(listOf(1.0f, 0.05f)) == sunny)
+    val convo = routes.session()
+    check("session first turn", convo.pushEmbedding(listOf(1.0f, 0.0f)).route == "weather")
+    check("session holds an unsure turn", convo.pushEmbedding(listOf(1.0f, 1.05f)).route == "weather")
+    convo.reset()
+    check("session reset", convo.pushEmbedding(listOf(1.0f, 1.05f)).route == null)
+    val convo2 = RouteSession(routes)
+    check("session constructor", convo2.pushEmbedding(listOf(0.0f, 1.0f)).route == "music")
+    expectThrows<RouterException.Dimension>("routes wrong dimension") { routes.matchEmbedding(listOf(1.0f)) }
+    expectThrows<RouterException.Dimension>("session wrong dimension") { convo.pushEmbedding(listOf(1.0f, 0.0f, 0.0f)) }
+    expectThrows<RouterException.InvalidEmbedding>("routes NaN") { routes.matchEmbedding(listOf(Float.NaN, 1.0f)) }
+    expectThrows<RouterException.InvalidProfile>("routes bad JSON") { RouteSet.fromJson("{\"version\":\"3.0\"}") }
+    expectThrows<RouterException>("routes missing file") { RouteSet.fromPath("/nonexistent/routes.json") }
+    convo.close()
+    convo2.close()
+    routes.close()
+    routesFromBytes.close()
 
     router.close()
     fromJson.close()
