@@ -62,6 +62,11 @@ fn toolchain() -> Result<(String, Vec<String>), String> {
 }
 
 /// One decision as the C program printed it.
+/// The toolchain, or `None` after printing why the test is skipped.
+fn toolchain_or_skip() -> Option<(String, Vec<String>)> {
+    toolchain().map_err(|why| eprintln!("skipped: {why}")).ok()
+}
+
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
 struct Line {
     kind: char,
@@ -217,12 +222,8 @@ fn run_c(runner: &[String], exe: &Path, args: &[String]) -> String {
 
 #[test]
 fn c_program_matches_the_rust_router() {
-    let (cc, runner) = match toolchain() {
-        Ok(t) => t,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some((cc, runner)) = toolchain_or_skip() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let exe = compile_c(&cc, "route_test.c", dir.path());
@@ -349,12 +350,8 @@ fn c_program_matches_the_rust_route_set_and_session() {
     };
     use std::sync::Arc;
 
-    let (cc, runner) = match toolchain() {
-        Ok(t) => t,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some((cc, runner)) = toolchain_or_skip() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let exe = compile_c(&cc, "routes_test.c", dir.path());
