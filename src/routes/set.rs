@@ -186,6 +186,25 @@ impl Section for RouteSet {
     }
 }
 
+impl RouteMatch {
+    /// The match as the JSON object `aurora routes match --json` prints and
+    /// `POST /routes/match` of `aurora serve` returns: `route` (null when
+    /// out of scope), `score`, `runner_up` (`{route, score}` or null) and
+    /// `margin`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let runner = self
+            .runner_up
+            .as_ref()
+            .map(|r| serde_json::json!({"route": r.route, "score": r.score}));
+        serde_json::json!({
+            "route": self.route,
+            "score": self.score,
+            "runner_up": runner,
+            "margin": self.margin,
+        })
+    }
+}
+
 /// The best route of a match, or the runner-up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoredRoute {
