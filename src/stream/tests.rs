@@ -382,7 +382,7 @@ fn a_failed_batch_changes_nothing() {
 fn a_reopened_store_is_bit_identical_and_retries_stay_idempotent() {
     // Replay keeps the logged float16 bits: no re-normalisation drift.
     let dir = tempfile::tempdir().unwrap();
-    let data = synthetic(200, 4, 8, 77);
+    let data = synthetic(3000, 4, 8, 77);
     let s = ClusterStore::open(dir.path(), "m", 8, params()).unwrap();
     for (i, (id, v, _)) in data.iter().enumerate() {
         s.insert("g", id, v, None, i as f64).unwrap();
@@ -394,5 +394,5 @@ fn a_reopened_store_is_bit_identical_and_retries_stay_idempotent() {
     for (i, (id, v, _)) in data.iter().enumerate() {
         s.insert("g", id, v, None, i as f64).unwrap();
     }
-    assert_eq!(s.stats().items, 200);
+    assert_eq!(s.stats().items, 3000);
 }
