@@ -4,6 +4,7 @@
 # with GET /healthz as the floor (the HTTP stack alone, no work).
 #
 #   benches/serve_load.sh [ITEMS=2000] [SECONDS=15] [CONNECTIONS=32]
+#   (AURORA_BIN=path/to/aurora to bench another build)
 #
 # Needs: `cargo build --release --features cli,serve`, wrk (apt-get install
 # wrk), python3 with numpy (PYTHON, default /work/venv/bin/python), and the
@@ -18,7 +19,7 @@ items="${1:-2000}"
 secs="${2:-15}"
 conns="${3:-32}"
 py="${PYTHON:-/work/venv/bin/python}"
-aurora="$root/target/release/aurora"
+aurora="${AURORA_BIN:-$root/target/release/aurora}"
 [ -x "$aurora" ] || { echo "build first: cargo build --release --features cli,serve" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 emb="$root/../shared/data/mmlu_pro/embeddings_minilm.f16.npy"
@@ -55,8 +56,11 @@ base="$(sed -n 's/^listening on //p' "$tmp/out")"
 for f in "$tmp"/batch*.json; do
   curl -sf -X POST -H 'Content-Type: application/json' --data-binary "@$f" "$base/groups/bench/items" >/dev/null
 done
-curl -sf "$base/groups/bench/clusters" | "$py" -c \
-  'import json,sys; c=json.load(sys.stdin); print(f"group: {c[\"items\"]} items, {len(c[\"clusters\"])} clusters, {c[\"pending\"]} pending")'
+curl -sf "$base/groups/bench/clusters" | "$py" -c '
+import json, sys
+c = json.load(sys.stdin)
+print("group: %d items, %d clusters, %d pending, response %d bytes"
+      % (c["items"], len(c["clusters"]), c["pending"], len(json.dumps(c))))'
 
 run() { # name, wrk args…
   local name="$1"

@@ -89,31 +89,27 @@ pub struct Metrics {
 
 const ERROR_CLASSES: [&str; 6] = ["400", "401", "404", "409", "4xx", "5xx"];
 
+/// The slot of `status` in [`ERROR_CLASSES`].
+fn error_class(status: u16) -> usize {
+    match status {
+        400 | 401 | 404 | 409 => [400, 401, 404, 409]
+            .iter()
+            .position(|&c| c == status)
+            .unwrap_or(4),
+        402..=499 => 4,
+        _ => 5,
+    }
+}
+
 impl Metrics {
     /// Counts one error response with HTTP status `status` (≥ 400).
     pub fn count_error(&self, status: u16) {
-        let i = match status {
-            400 => 0,
-            401 => 1,
-            404 => 2,
-            409 => 3,
-            400..=499 => 4,
-            _ => 5,
-        };
-        self.errors[i].fetch_add(1, Ordering::Relaxed);
+        self.errors[error_class(status)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Error responses counted with status `status` (its class for other 4xx / 5xx).
     pub fn errors(&self, status: u16) -> u64 {
-        let i = match status {
-            400 => 0,
-            401 => 1,
-            404 => 2,
-            409 => 3,
-            400..=499 => 4,
-            _ => 5,
-        };
-        self.errors[i].load(Ordering::Relaxed)
+        self.errors[error_class(status)].load(Ordering::Relaxed)
     }
 
     /// The exposition text, with the store's current counts as gauges.
