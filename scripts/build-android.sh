@@ -77,7 +77,7 @@ fi
 
 # The Kotlin bindings, Android flavour, from the unstripped host build (the
 # API metadata is the same on every target).
-cargo build --quiet --workspace --features cli,uniffi,schema --bins --tests
+cargo build --quiet --workspace --features cli,uniffi,schema,serve --bins --tests
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 so=libaurora_router.so
 [ "$(uname -s)" = Darwin ] && so=libaurora_router.dylib

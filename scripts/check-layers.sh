@@ -14,7 +14,7 @@ layers=(
   "route routes taxonomy templates stream pool"
   "eval"
   "build label"
-  "ffi mobile"
+  "ffi mobile serve"
 )
 
 rank_of() {

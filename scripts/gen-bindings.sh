@@ -34,7 +34,7 @@ esac
 # The cdylib (feature `uniffi`) and the generators. With the features
 # of scripts/test.sh and --tests, features resolve exactly as in its `cargo test` (dev-
 # dependencies included), so after the tests this rebuilds nothing.
-cargo build --quiet --workspace --features cli,uniffi,schema --bins --tests
+cargo build --quiet --workspace --features cli,uniffi,schema,serve --bins --tests
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 bin="$target_dir/debug"
 so=libaurora_router.so

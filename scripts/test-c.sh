@@ -17,7 +17,7 @@ command -v valgrind >/dev/null || {
 # The test executable from the same build as `cargo test --workspace` (a
 # narrower selection such as `--test ffi_c` resolves features differently and
 # would rebuild the library).
-exe=$(cargo test --workspace --features cli,uniffi,schema --no-run --message-format=json 2>/dev/null |
+exe=$(cargo test --workspace --features cli,uniffi,schema,serve --no-run --message-format=json 2>/dev/null |
   grep '"name":"ffi_c"' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | head -n 1)
 [ -n "$exe" ] || {
   echo "test-c: cannot find the ffi_c test executable" >&2

@@ -28,7 +28,7 @@ classpath="$jna:$kotlin_lib/kotlinx-coroutines-core-jvm.jar"
 
 # The cdylib and the `aurora` CLI. With --tests, features resolve exactly as
 # in `cargo test --workspace`, so after the tests this rebuilds nothing.
-cargo build --quiet --workspace --features cli,uniffi,schema --bins --tests
+cargo build --quiet --workspace --features cli,uniffi,schema,serve --bins --tests
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 # deps/ holds the library of the last build (the profile directory's copy is
 # only refreshed when the library itself is a build root).

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # tests everything: the `aurora` binary (cli), the Swift / Kotlin surface
 # (uniffi) and the schema generator (schema). Every script below that
 # reuses this build passes the same features, so nothing is rebuilt.
-features=cli,uniffi,schema
+# `serve` (the HTTP service: axum, tokio) is built and tested on x86-64 only.
+features=cli,uniffi,schema,serve
 
 # A one-off build gains nothing from incremental caches, which cost
 # gigabytes of disk and link time.
@@ -27,8 +28,8 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --features "$features" -- -D warnings
 
 step "the library (default features) has no CLI dependencies and builds on its own"
-if cargo tree -e normal -p aurora-router --prefix none | grep -E '^(clap|indicatif|uniffi|schemars) '; then
-  echo "CLI, uniffi or schema dependencies leaked into the default library" >&2
+if cargo tree -e normal -p aurora-router --prefix none | grep -E '^(clap|indicatif|uniffi|schemars|tokio|axum) '; then
+  echo "CLI, uniffi, schema or serve dependencies leaked into the default library" >&2
   exit 1
 fi
 cargo check -p aurora-router --lib

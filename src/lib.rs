@@ -62,6 +62,8 @@ pub mod profile;
 pub mod route;
 pub mod routes;
 pub mod routing;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod stream;
 pub mod taxonomy;
 pub mod templates;

@@ -169,6 +169,34 @@ impl<'r> RouteDecision<'r> {
         self.errors.as_slice()[self.model]
     }
 
+    /// The decision as the JSON object `aurora route --json` prints and
+    /// `POST /route` of `aurora serve` returns: `model`, `model_index`,
+    /// `path`, `cost`, `cluster`, `similarity`, `confidence`, `confident`,
+    /// `expected_error` and `expected_errors` (`{model name: error}`, finite
+    /// errors only).
+    pub fn to_json(&self) -> serde_json::Value {
+        let errors: serde_json::Map<String, serde_json::Value> = self
+            .models
+            .iter()
+            .map(|m| m.name.as_str())
+            .zip(self.expected_errors())
+            .filter(|(_, e)| e.is_finite())
+            .map(|(n, &e)| (n.to_string(), serde_json::json!(e)))
+            .collect();
+        serde_json::json!({
+            "model": self.model_name(),
+            "model_index": self.model_index(),
+            "path": self.model_path(),
+            "cost": self.model().cost,
+            "cluster": self.cluster(),
+            "similarity": self.similarity(),
+            "confidence": self.confidence(),
+            "confident": self.is_confident(),
+            "expected_error": self.expected_error(),
+            "expected_errors": errors,
+        })
+    }
+
     /// Whether model `m` (by index) was a candidate.
     pub fn is_allowed(&self, m: usize) -> bool {
         m < self.models.len() && self.mask.contains(m)

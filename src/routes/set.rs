@@ -217,6 +217,26 @@ fn check_threshold(rule: NoneRule, t: f32) -> Result<(), String> {
     }
 }
 
+impl RouteMatch {
+    /// The match as the JSON object `aurora routes match --json` prints and
+    /// `POST /routes/match` of `aurora serve` returns: `route` (null when
+    /// out of scope), `score`, `runner_up` (`{route, score}` or null) and
+    /// `margin`, and `in_scope_score` (the number compared with the threshold).
+    pub fn to_json(&self) -> serde_json::Value {
+        let runner = self
+            .runner_up
+            .as_ref()
+            .map(|r| serde_json::json!({"route": r.route, "score": r.score}));
+        serde_json::json!({
+            "route": self.route,
+            "score": self.score,
+            "runner_up": runner,
+            "margin": self.margin,
+            "in_scope_score": self.in_scope_score,
+        })
+    }
+}
+
 /// The best route of a match, or the runner-up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoredRoute {

@@ -265,6 +265,13 @@ impl LogWriter {
         Ok(())
     }
 
+    /// `fdatasync`s the log (everything appended so far survives power loss).
+    pub fn sync(&mut self) -> Result<(), StreamError> {
+        self.file
+            .sync_data()
+            .map_err(|e| StreamError::io(&self.path, e))
+    }
+
     fn write(&mut self, record: &[u8]) -> std::io::Result<()> {
         #[cfg(test)]
         if let Some(code) = self.fail_next.take() {

@@ -92,5 +92,6 @@ pub use error::StreamError;
 pub use log::Recovery;
 pub use params::{CheckedStreamParams, Durability, StreamParams};
 pub use store::{
-    ClusterInfo, ClusterStore, GroupDigest, Hero, Insertion, StoreStats, FORMAT_VERSION,
+    BatchInsertion, BatchItem, ClusterInfo, ClusterStore, GroupDigest, Hero, Insertion, StoreStats,
+    FORMAT_VERSION,
 };

@@ -41,6 +41,29 @@ pub struct Insertion {
     pub new_cluster: bool,
 }
 
+/// One item of [`ClusterStore::insert_batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchItem {
+    /// The item id (unique within its group).
+    pub id: String,
+    /// Its embedding (any norm; normalised and rounded to float16).
+    pub embedding: Vec<f32>,
+    /// The app's quality score, if any.
+    pub quality: Option<f32>,
+    /// Its timestamp (finite).
+    pub timestamp: f64,
+}
+
+/// The result of [`ClusterStore::insert_batch`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchInsertion {
+    /// One per item, in order: its cluster after the whole batch (`None`
+    /// while pending) and whether its own insert founded a cluster.
+    pub assignments: Vec<Insertion>,
+    /// Items newly stored (the others were already there: idempotent retries).
+    pub added: usize,
+}
+
 /// A cluster, as reported by [`ClusterStore::clusters`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClusterInfo {
@@ -263,8 +286,15 @@ impl ClusterStore {
                 quality,
                 vec,
             } => {
+                // Validate as a fresh insert, but keep the logged float16
+                // bits: normalising them again could round a component to
+                // its neighbour, and the replayed store would then differ
+                // from the one that wrote the log (and refuse an
+                // idempotent retry of the same vector as a duplicate).
                 let x = log::from_bits(&vec);
-                self.insert(&group, &id, &x, quality, timestamp).map(|_| ())
+                self.prepare(&group, &id, &x, quality, timestamp)?;
+                self.insert_bits(&group, &id, vec, quality, timestamp)
+                    .map(|_| ())
             }
             Op::Remove { group, id } => self.remove(&group, &id),
         }
@@ -331,6 +361,62 @@ impl ClusterStore {
         quality: Option<f32>,
         timestamp: f64,
     ) -> Result<Insertion, StreamError> {
+        let bits = self.prepare(group, item_id, embedding, quality, timestamp)?;
+        self.insert_bits(group, item_id, bits, quality, timestamp)
+    }
+
+    /// Inserts a validated item given as its unit vector's float16 bits.
+    fn insert_bits(
+        &self,
+        group: &str,
+        item_id: &str,
+        bits: Vec<u16>,
+        quality: Option<f32>,
+        timestamp: f64,
+    ) -> Result<Insertion, StreamError> {
+        let x = log::from_bits(&bits);
+        let g = self.group_or_create(group);
+        let mut g = lock(&g);
+        if let Some(&slot) = g.index.get(item_id) {
+            let it = g.item(slot);
+            if it.vec.iter().map(|v| v.to_bits()).eq(bits.iter().copied()) {
+                return Ok(Insertion {
+                    cluster: g.cluster_of(slot),
+                    new_cluster: false,
+                });
+            }
+            return Err(StreamError::DuplicateItem {
+                group: group.into(),
+                item: item_id.into(),
+            });
+        }
+        if let Some(l) = &self.log {
+            let rec = Op::Insert {
+                group: group.into(),
+                id: item_id.into(),
+                timestamp,
+                quality,
+                vec: bits,
+            }
+            .encode();
+            lock(l).append(&rec)?;
+        }
+        let placed = g.insert(&self.params, item_id.into(), x, quality, timestamp);
+        Ok(Insertion {
+            cluster: placed.cluster,
+            new_cluster: placed.new_cluster,
+        })
+    }
+
+    /// Validates one item and returns its unit vector as float16 bits.
+    fn prepare(
+        &self,
+        group: &str,
+        item_id: &str,
+        embedding: &[f32],
+        quality: Option<f32>,
+        timestamp: f64,
+    ) -> Result<Vec<u16>, StreamError> {
         let bad = |field: &'static str, reason: &str| StreamError::InvalidItem {
             group: group.into(),
             item: item_id.into(),
@@ -381,38 +467,145 @@ impl ClusterStore {
                 .map(|&v| (f64::from(v) / norm) as f32)
                 .collect::<Vec<_>>(),
         );
-        let x = log::from_bits(&bits);
+        Ok(bits)
+    }
 
-        let g = self.group_or_create(group);
-        let mut g = lock(&g);
-        if let Some(&slot) = g.index.get(item_id) {
-            let it = g.item(slot);
-            if it.vec.iter().map(|v| v.to_bits()).eq(bits.iter().copied()) {
-                return Ok(Insertion {
-                    cluster: g.cluster_of(slot),
-                    new_cluster: false,
-                });
+    /// Inserts a batch of items into one group, all or nothing.
+    ///
+    /// Every item is validated first (as [`insert`](Self::insert) would);
+    /// one bad item, or an id already in the group (or earlier in the batch)
+    /// with another vector, fails the whole batch and changes nothing. Items
+    /// already present with the same vector are idempotent no-ops. The new
+    /// items' records are appended to the log in one write (one `fdatasync`
+    /// with [`Durability::Fsync`](super::Durability::Fsync)) under the
+    /// group's lock, then applied in order, so a batch is never interleaved
+    /// with another insert into the same group. A failed write is rolled
+    /// back. (A process killed *during* that write may leave a prefix of the
+    /// batch in the log — never acknowledged, and complete records only.)
+    ///
+    /// Returns one [`Insertion`] per item, in order: its cluster *after the
+    /// whole batch* (`None` while pending) and whether its own insert
+    /// founded a cluster; and how many items were new.
+    ///
+    /// ```
+    /// use aurora_router::stream::{BatchItem, ClusterStore, StreamParams};
+    ///
+    /// let params = StreamParams::new().min_founders(2).check().unwrap();
+    /// let store = ClusterStore::in_memory("toy", 2, params).unwrap();
+    /// let items = [
+    ///     BatchItem { id: "a".into(), embedding: vec![1.0, 0.0], quality: None, timestamp: 1.0 },
+    ///     BatchItem { id: "b".into(), embedding: vec![0.99, 0.1], quality: None, timestamp: 2.0 },
+    /// ];
+    /// let r = store.insert_batch("rex", &items).unwrap();
+    /// assert_eq!(r.added, 2);
+    /// let a = &r.assignments;
+    /// assert_eq!(a[0].cluster, a[1].cluster); // both in the cluster b founded
+    /// assert!(a[1].new_cluster);
+    /// assert_eq!(store.insert_batch("rex", &items).unwrap().added, 0); // a retry
+    /// // A bad item fails the batch: nothing of it is applied.
+    /// let bad = [
+    ///     BatchItem { id: "c".into(), embedding: vec![1.0, 0.0], quality: None, timestamp: 3.0 },
+    ///     BatchItem { id: "d".into(), embedding: vec![f32::NAN, 0.0], quality: None, timestamp: 4.0 },
+    /// ];
+    /// assert!(store.insert_batch("rex", &bad).is_err());
+    /// assert_eq!(store.stats().items, 2);
+    /// ```
+    pub fn insert_batch(
+        &self,
+        group: &str,
+        items: &[BatchItem],
+    ) -> Result<BatchInsertion, StreamError> {
+        let mut prepared = Vec::with_capacity(items.len());
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        // `Some(i)`: a repeat of the batch's item i (same vector).
+        let mut repeat_of: Vec<Option<usize>> = Vec::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            let bits = self.prepare(group, &it.id, &it.embedding, it.quality, it.timestamp)?;
+            match seen.get(it.id.as_str()) {
+                Some(&j) if prepared[j] == bits => repeat_of.push(Some(j)),
+                Some(_) => {
+                    return Err(StreamError::DuplicateItem {
+                        group: group.into(),
+                        item: it.id.clone(),
+                    })
+                }
+                None => {
+                    seen.insert(&it.id, i);
+                    repeat_of.push(None);
+                }
             }
-            return Err(StreamError::DuplicateItem {
-                group: group.into(),
-                item: item_id.into(),
+            prepared.push(bits);
+        }
+        if items.is_empty() {
+            return Ok(BatchInsertion {
+                assignments: Vec::new(),
+                added: 0,
             });
         }
-        if let Some(l) = &self.log {
-            let rec = Op::Insert {
-                group: group.into(),
-                id: item_id.into(),
-                timestamp,
-                quality,
-                vec: bits,
+        let g = self.group_or_create(group);
+        let mut g = lock(&g);
+        // Which items are new (not already in the group with the same vector).
+        let mut fresh = vec![false; items.len()];
+        for (i, it) in items.iter().enumerate() {
+            if repeat_of[i].is_some() {
+                continue;
             }
-            .encode();
-            lock(l).append(&rec)?;
+            match g.index.get(it.id.as_str()) {
+                Some(&slot) => {
+                    let same = g
+                        .item(slot)
+                        .vec
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .eq(prepared[i].iter().copied());
+                    if !same {
+                        return Err(StreamError::DuplicateItem {
+                            group: group.into(),
+                            item: it.id.clone(),
+                        });
+                    }
+                }
+                None => fresh[i] = true,
+            }
         }
-        let placed = g.insert(&self.params, item_id.into(), x, quality, timestamp);
-        Ok(Insertion {
-            cluster: placed.cluster,
-            new_cluster: placed.new_cluster,
+        if let Some(l) = &self.log {
+            let mut rec = Vec::new();
+            for (i, it) in items.iter().enumerate().filter(|(i, _)| fresh[*i]) {
+                rec.extend(
+                    Op::Insert {
+                        group: group.into(),
+                        id: it.id.clone(),
+                        timestamp: it.timestamp,
+                        quality: it.quality,
+                        vec: prepared[i].clone(),
+                    }
+                    .encode(),
+                );
+            }
+            if !rec.is_empty() {
+                lock(l).append(&rec)?;
+            }
+        }
+        let mut founded = vec![false; items.len()];
+        for (i, it) in items.iter().enumerate() {
+            if fresh[i] {
+                let x = log::from_bits(&prepared[i]);
+                founded[i] = g
+                    .insert(&self.params, it.id.clone(), x, it.quality, it.timestamp)
+                    .new_cluster;
+            }
+        }
+        let assignments = items
+            .iter()
+            .zip(founded)
+            .map(|(it, new_cluster)| Insertion {
+                cluster: g.index.get(it.id.as_str()).and_then(|&s| g.cluster_of(s)),
+                new_cluster,
+            })
+            .collect();
+        Ok(BatchInsertion {
+            assignments,
+            added: fresh.iter().filter(|&&f| f).count(),
         })
     }
 
@@ -565,6 +758,16 @@ impl ClusterStore {
                 (name.clone(), cl, pend)
             })
             .collect()
+    }
+
+    /// Forces the log to disk (`fdatasync`): with [`Durability::Flush`](super::Durability::Flush)
+    /// the acknowledged records then survive a power loss too. A no-op in
+    /// memory. `aurora serve` calls it at shutdown.
+    pub fn sync(&self) -> Result<(), StreamError> {
+        match &self.log {
+            Some(l) => lock(l).sync(),
+            None => Ok(()),
+        }
     }
 
     /// The store's directory (`None` in memory).

@@ -302,3 +302,97 @@ fn store_is_send_sync_and_parallel_groups_are_deterministic() {
     assert_eq!(d.len(), 4);
     assert!(d.windows(2).all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2));
 }
+
+fn batch(data: &[(String, Vec<f32>, usize)]) -> Vec<BatchItem> {
+    data.iter()
+        .enumerate()
+        .map(|(i, (id, v, _))| BatchItem {
+            id: id.clone(),
+            embedding: v.clone(),
+            quality: None,
+            timestamp: i as f64,
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_equals_its_inserts_one_by_one() {
+    let data = synthetic(60, 3, 8, 5);
+    let one = ClusterStore::in_memory("m", 8, params()).unwrap();
+    for (i, (id, v, _)) in data.iter().enumerate() {
+        one.insert("g", id, v, None, i as f64).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let b = ClusterStore::open(dir.path(), "m", 8, params()).unwrap();
+    let items = batch(&data);
+    let mut added = 0;
+    for chunk in items.chunks(7) {
+        added += b.insert_batch("g", chunk).unwrap().added;
+    }
+    assert_eq!(added, 60);
+    assert_eq!(b.state_digest(), one.state_digest());
+    // A retry of the whole stream, repeats inside one batch: no-ops.
+    let r = b
+        .insert_batch("g", &[items.clone(), items.clone()].concat())
+        .unwrap();
+    assert_eq!(r.added, 0);
+    assert_eq!(r.assignments.len(), 120);
+    assert_eq!(b.state_digest(), one.state_digest());
+    drop(b);
+    let b = ClusterStore::open(dir.path(), "m", 8, params()).unwrap();
+    assert_eq!(b.state_digest(), one.state_digest());
+}
+
+#[test]
+fn a_failed_batch_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = ClusterStore::open(dir.path(), "m", 8, params()).unwrap();
+    let items = batch(&synthetic(20, 2, 8, 9));
+    s.insert_batch("g", &items[..10]).unwrap();
+    let before = s.state_digest();
+    // A bad item anywhere: nothing applied, nothing logged.
+    let mut bad = items[10..].to_vec();
+    bad[5].embedding[2] = f32::NAN;
+    let e = s.insert_batch("g", &bad).unwrap_err();
+    assert!(matches!(e, StreamError::InvalidEmbedding { .. }), "{e}");
+    let mut dup = items[10..].to_vec();
+    dup[3].id = dup[1].id.clone(); // same id, another vector
+    let e = s.insert_batch("g", &dup).unwrap_err();
+    assert!(matches!(e, StreamError::DuplicateItem { .. }), "{e}");
+    // A new group that fails is not created.
+    assert!(s.insert_batch("h", &bad).is_err());
+    assert!(matches!(
+        s.clusters("h"),
+        Err(StreamError::UnknownGroup { .. })
+    ));
+    // A failed write: rolled back.
+    s.fail_next_write(28);
+    let e = s.insert_batch("g", &items[10..]).unwrap_err();
+    assert!(matches!(e, StreamError::DiskFull { .. }), "{e}");
+    assert_eq!(s.state_digest(), before);
+    s.insert_batch("g", &items[10..]).unwrap();
+    let after = s.state_digest();
+    drop(s);
+    let s = ClusterStore::open(dir.path(), "m", 8, params()).unwrap();
+    assert_eq!(s.state_digest(), after);
+    assert_eq!(s.stats().dropped_bytes, 0);
+}
+
+#[test]
+fn a_reopened_store_is_bit_identical_and_retries_stay_idempotent() {
+    // Replay keeps the logged float16 bits: no re-normalisation drift.
+    let dir = tempfile::tempdir().unwrap();
+    let data = synthetic(3000, 4, 8, 77);
+    let s = ClusterStore::open(dir.path(), "m", 8, params()).unwrap();
+    for (i, (id, v, _)) in data.iter().enumerate() {
+        s.insert("g", id, v, None, i as f64).unwrap();
+    }
+    let live = s.clusters("g").unwrap();
+    drop(s);
+    let s = ClusterStore::open(dir.path(), "m", 8, params()).unwrap();
+    assert_eq!(s.clusters("g").unwrap(), live);
+    for (i, (id, v, _)) in data.iter().enumerate() {
+        s.insert("g", id, v, None, i as f64).unwrap();
+    }
+    assert_eq!(s.stats().items, 3000);
+}

@@ -7,6 +7,8 @@ mod profile_cmd;
 mod progress;
 mod route_cmd;
 mod routes_cmd;
+#[cfg(feature = "serve")]
+mod serve_cmd;
 mod setup_cmd;
 mod stream_cmd;
 mod taxonomy_cmd;
@@ -63,6 +65,9 @@ enum Command {
     /// Incremental per-group clustering with heroes: ingest, clusters, eval.
     #[command(subcommand)]
     Stream(stream_cmd::StreamCommand),
+    /// Serve the cluster store, a router profile and a route set over HTTP (feature `serve`).
+    #[cfg(feature = "serve")]
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +96,8 @@ fn main() -> ExitCode {
         Command::Routes(c) => routes_cmd::run(c, cli.quiet),
         Command::Label(a) => label_cmd::run(a, cli.quiet),
         Command::Stream(c) => stream_cmd::run(c, cli.quiet),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve_cmd::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -100,45 +100,28 @@ pub fn run(a: RouteArgs) -> CliResult {
             }
         };
         let d = router.route_text(text, embedder.as_ref(), &opts)?;
-        return print(&router, &d, a.json, None);
+        return print(&d, a.json, None);
     }
     if let Some(js) = &a.embedding_json {
         let v: Vec<f32> = serde_json::from_str(js)
             .map_err(|e| format!("--embedding-json: not a JSON array of numbers: {e}"))?;
         let d = router.route_embedding(&v, &opts)?;
-        return print(&router, &d, a.json, None);
+        return print(&d, a.json, None);
     }
     if let Some(path) = &a.embeddings {
         let model = a.embedding_model.as_deref().unwrap_or("precomputed");
         let e = PrecomputedEmbeddings::load(path, model)?;
         for &r in &a.row {
             let d = router.route_embedding(e.row(r)?, &opts)?;
-            print(&router, &d, a.json, Some(r))?;
+            print(&d, a.json, Some(r))?;
         }
     }
     Ok(())
 }
 
-fn print(router: &Router, d: &RouteDecision<'_>, json: bool, row: Option<usize>) -> CliResult {
-    let names = router.models().iter().map(|m| m.name.as_str());
+fn print(d: &RouteDecision<'_>, json: bool, row: Option<usize>) -> CliResult {
     if json {
-        let errors: serde_json::Map<String, serde_json::Value> = names
-            .zip(d.expected_errors())
-            .filter(|(_, e)| e.is_finite())
-            .map(|(n, &e)| (n.to_string(), serde_json::json!(e)))
-            .collect();
-        let mut v = serde_json::json!({
-            "model": d.model_name(),
-            "model_index": d.model_index(),
-            "path": d.model_path(),
-            "cost": d.model().cost,
-            "cluster": d.cluster(),
-            "similarity": d.similarity(),
-            "confidence": d.confidence(),
-            "confident": d.is_confident(),
-            "expected_error": d.expected_error(),
-            "expected_errors": errors,
-        });
+        let mut v = d.to_json();
         if let Some(r) = row {
             v["row"] = serde_json::json!(r);
         }

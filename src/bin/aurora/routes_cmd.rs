@@ -300,15 +300,7 @@ fn run_match(a: MatchArgs) -> CliResult {
 
 fn print(m: &RouteMatch, json: bool) {
     if json {
-        let runner = m
-            .runner_up
-            .as_ref()
-            .map(|r| serde_json::json!({"route": r.route, "score": r.score}));
-        println!(
-            "{}",
-            serde_json::json!({"route": m.route, "score": m.score, "runner_up": runner, "margin": m.margin,
-                "in_scope_score": m.in_scope_score})
-        );
+        println!("{}", m.to_json());
     } else {
         let runner = m
             .runner_up

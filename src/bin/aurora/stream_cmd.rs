@@ -81,7 +81,7 @@ pub struct ParamArgs {
 }
 
 impl ParamArgs {
-    fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.join_threshold.is_some()
             || self.found_threshold.is_some()
             || self.min_founders.is_some()
@@ -91,7 +91,7 @@ impl ParamArgs {
             || self.pending_capacity.is_some()
     }
 
-    fn build(&self, mut p: StreamParams) -> StreamParams {
+    pub(crate) fn build(&self, mut p: StreamParams) -> StreamParams {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { p = p.$f(v); } )* };
         }
