@@ -281,6 +281,8 @@ fn mismatched_embeddings_are_errors() {
         s(&r),
         "--embeddings",
         s(&npy),
+        "--embedding-model",
+        "all-MiniLM-L6-v2",
     ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
