@@ -63,7 +63,12 @@ try {
     else if (c.width === 0 || c.height === 0) problems.push(`chart ${n} has no size`);
   }
   await page.screenshot({ path: shot, fullPage: true });
-  console.log(`screenshot: ${shot}`);
+  // One picture per chart too, to look at each at full size.
+  for (const n of charts) {
+    const el = await page.$(`[data-chart="${n}"]`);
+    if (el) await el.screenshot({ path: shot.replace(/\.png$/, `-${n}.png`) });
+  }
+  console.log(`screenshots: ${shot} and one per chart beside it`);
 } finally {
   await browser.close();
 }
