@@ -109,7 +109,10 @@ fn out_paths_are_checked_before_the_work() {
     let mut a = base.to_vec();
     a.extend(["--plot", "/nonexistent/dir/c.svg"]);
     let err = err_of(&aurora(&a));
-    assert!(err.contains("--plot") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("--plot") && err.contains("does not exist"),
+        "{err}"
+    );
 
     let err = err_of(&aurora(&[
         "profile",
@@ -186,7 +189,10 @@ fn bare_npy_needs_its_model_and_sidecars_are_checked() {
         "--row",
         "0",
     ]));
-    assert!(err.contains("bge-small-en-v1.5") && err.contains(MODEL), "{err}");
+    assert!(
+        err.contains("bge-small-en-v1.5") && err.contains(MODEL),
+        "{err}"
+    );
     let (q, r) = (fixture("prompts.jsonl"), fixture("results.csv"));
     let err = err_of(&aurora(&[
         "eval",
@@ -199,7 +205,10 @@ fn bare_npy_needs_its_model_and_sidecars_are_checked() {
         "--embeddings",
         s(&npy),
     ]));
-    assert!(err.contains("bge-small-en-v1.5") && err.contains(MODEL), "{err}");
+    assert!(
+        err.contains("bge-small-en-v1.5") && err.contains(MODEL),
+        "{err}"
+    );
     let err = err_of(&aurora(&[
         "profile",
         "add-model",
@@ -323,7 +332,10 @@ fn messages_name_the_flags() {
     let (q, r) = (fixture("prompts.jsonl"), fixture("results.csv"));
     let v: Value =
         serde_json::from_slice(&std::fs::read(profile()).unwrap()).expect("profile JSON");
-    let existing = v["router"]["models"][0]["name"].as_str().unwrap().to_string();
+    let existing = v["router"]["models"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let add = |name: &str, cost: &str| {
         aurora(&[
             "profile",
@@ -423,8 +435,14 @@ fn route_shows_prompts_keywords_and_a_summary() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("cluster") && text.contains("router"), "{text}");
-    assert!(text.contains("accuracy") && text.contains("mean cost"), "{text}");
+    assert!(
+        text.contains("cluster") && text.contains("router"),
+        "{text}"
+    );
+    assert!(
+        text.contains("accuracy") && text.contains("mean cost"),
+        "{text}"
+    );
 }
 
 #[test]

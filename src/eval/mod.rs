@@ -70,8 +70,8 @@ pub use hull::{
 };
 pub(crate) use knn::normalised;
 pub use knn::{KnnRouter, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT};
-pub use plot::plot_svg;
 pub use map2d::{map_faithfulness, pca_map, umap_map};
+pub use plot::plot_svg;
 pub use report::{HtmlReport, Projection, RoutesConfusion, MAX_MAP_POINTS};
 pub use uniroute::UnirouteReport;
 

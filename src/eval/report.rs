@@ -37,8 +37,8 @@ use std::fmt::Write as _;
 use ndarray::ArrayView2;
 use serde_json::Value;
 
-use super::svg::{category_colour, esc, fmt_tick, heat_colour, nice_step, text_width, Labeller};
 use super::map2d::{pca_map, umap_map};
+use super::svg::{category_colour, esc, fmt_tick, heat_colour, nice_step, text_width, Labeller};
 use super::{plot_svg, EvalError, EvalReport};
 use crate::profile::{Metadata, SelectionMethod};
 use crate::route::Router;
@@ -391,9 +391,16 @@ fn summary(router: &Router, m: &Metadata) -> String {
     let mut rows = vec![
         (
             "Groups of similar prompts",
-            format!("{} (clustering: {})", m.n_clusters, esc(&m.clustering_algorithm.to_string())),
+            format!(
+                "{} (clustering: {})",
+                m.n_clusters,
+                esc(&m.clustering_algorithm.to_string())
+            ),
         ),
-        ("Training prompts", format!("{}", router.profile().cluster_sizes.iter().sum::<u64>())),
+        (
+            "Training prompts",
+            format!("{}", router.profile().cluster_sizes.iter().sum::<u64>()),
+        ),
         ("Models", models.join(", ")),
         (
             "Embeddings",
@@ -714,11 +721,11 @@ fn opt(v: Option<f64>) -> String {
 
 /// Every clustering candidate the build considered, the winner marked.
 fn selection_table(m: &Metadata) -> String {
-    let mut s = String::from(
-        "<section id=\"selection\"><h2>Clustering candidates</h2>\n",
-    );
+    let mut s = String::from("<section id=\"selection\"><h2>Clustering candidates</h2>\n");
     let how = match &m.selection_method {
-        Some(SelectionMethod::RoutingCv) => "chosen by the best routing quality in cross-validation",
+        Some(SelectionMethod::RoutingCv) => {
+            "chosen by the best routing quality in cross-validation"
+        }
         Some(SelectionMethod::Silhouette) | None => "chosen by the best silhouette",
     };
     let _ = write!(
@@ -908,4 +915,3 @@ fn routes_section(r: &RoutesConfusion) -> String {
     s.push_str("</svg>\n</section>\n");
     s
 }
-

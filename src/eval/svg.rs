@@ -48,7 +48,11 @@ pub(crate) fn category_colour(i: usize) -> String {
 
 /// White → dark red for `v` in `[0, 1]`; also whether text on it should be white.
 pub(crate) fn heat_colour(v: f64) -> (String, bool) {
-    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let v = if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let lerp = |a: f64, b: f64| (a + (b - a) * v).round() as u8;
     (
         format!(

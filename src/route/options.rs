@@ -211,7 +211,10 @@ impl RouteOptionsBuilder {
         let (lambda, cost_preference) = match self.tradeoff {
             Tradeoff::Preference(p) => {
                 if !(0.0..=1.0).contains(&p) {
-                    return bad("cost_preference", format!("must be between 0 and 1, got {p}"));
+                    return bad(
+                        "cost_preference",
+                        format!("must be between 0 and 1, got {p}"),
+                    );
                 }
                 let lambda = if p >= 1.0 {
                     f64::INFINITY

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use aurora_router::embed::{open_model, CactusEmbedder, Embedder, NpySidecar, PrecomputedEmbeddings};
+use aurora_router::embed::{
+    open_model, CactusEmbedder, Embedder, NpySidecar, PrecomputedEmbeddings,
+};
 use clap::Args;
 
 use crate::progress;

@@ -248,10 +248,8 @@ pub fn held_out(
             report.knn = Some(evaluate_knn(&knn, x.view(), &correctness, &costs, opts)?);
         }
         if b.baseline.contains(&Baseline::Uniroute) {
-            let pb = progress::spinner(
-                "UniRoute baseline: cross-validating K and shrinkage",
-                quiet,
-            );
+            let pb =
+                progress::spinner("UniRoute baseline: cross-validating K and shrinkage", quiet);
             let u = evaluate_uniroute(
                 router,
                 &train_texts,
@@ -284,7 +282,10 @@ pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
     if let Some(plot) = &a.plot {
         check_out_path(plot, "--plot", &["svg"])?;
     }
-    let profile = a.profile.as_deref().ok_or("give --profile P.json (or --cv N)")?;
+    let profile = a
+        .profile
+        .as_deref()
+        .ok_or("give --profile P.json (or --cv N)")?;
     let router = Router::from_path(profile).map_err(|e| format!("--profile {e}"))?;
     let source = source(&router, &a.embedding)?;
     let mut route = router.options();
@@ -385,7 +386,9 @@ fn cross_validate(a: &EvalArgs, folds: usize, quiet: bool) -> CliResult {
         return Err(format!("--cv {folds}: must be between 2 and 20 folds").into());
     }
     if !a.baselines.baseline.is_empty() {
-        return Err("--baseline is not available with --cv (see benches/routing_quality.sh)".into());
+        return Err(
+            "--baseline is not available with --cv (see benches/routing_quality.sh)".into(),
+        );
     }
     if let Some(plot) = &a.plot {
         check_out_path(plot, "--plot", &["svg"])?;
@@ -413,7 +416,10 @@ fn cross_validate(a: &EvalArgs, folds: usize, quiet: bool) -> CliResult {
                 prompts: idx.iter().map(|&i| set.prompts[i].clone()).collect(),
                 results: Results {
                     models: set.results.models.clone(),
-                    correctness: idx.iter().map(|&i| set.results.correctness[i].clone()).collect(),
+                    correctness: idx
+                        .iter()
+                        .map(|&i| set.results.correctness[i].clone())
+                        .collect(),
                 },
                 models: set.models.clone(),
             },
@@ -429,7 +435,11 @@ fn cross_validate(a: &EvalArgs, folds: usize, quiet: bool) -> CliResult {
             return Err(format!("--cv {folds}: fold {f} is empty; use fewer folds").into());
         }
         let pb = progress::spinner(
-            &format!("fold {}/{folds}: building a profile on {} prompts", f + 1, train.prompts.len()),
+            &format!(
+                "fold {}/{folds}: building a profile on {} prompts",
+                f + 1,
+                train.prompts.len()
+            ),
             quiet,
         );
         let sweep = Sweep::params().seed(42).check()?;
@@ -451,7 +461,8 @@ fn cross_validate(a: &EvalArgs, folds: usize, quiet: bool) -> CliResult {
         let router = Router::from_profile(built.profile)?;
         let ex = ndarray::Array2::from_shape_vec((test.prompts.len(), dim), ex)?;
         let y = align_results(router.models(), &test.results)?;
-        let opts = EvalOptions::default().route_options(router.options().check().map_err(option_error)?);
+        let opts =
+            EvalOptions::default().route_options(router.options().check().map_err(option_error)?);
         let r = evaluate(&router, ex.view(), &y, &opts)?;
         let how = router
             .profile()
@@ -514,7 +525,10 @@ fn cross_validate(a: &EvalArgs, folds: usize, quiet: bool) -> CliResult {
         mean(&|r| r.hull_qab),
         mean(&|r| r.oracle.qab.mean)
     );
-    let wins = rows_out.iter().filter(|(_, _, _, r)| r.qab.mean > r.hull_qab).count();
+    let wins = rows_out
+        .iter()
+        .filter(|(_, _, _, r)| r.qab.mean > r.hull_qab)
+        .count();
     println!(
         "router − hull of single models: {:+.4} QAB (router ahead on {wins} of {folds} folds)",
         mean(&|r| r.qab.mean - r.hull_qab)

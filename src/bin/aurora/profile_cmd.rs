@@ -309,16 +309,14 @@ fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
     }
     let prompts = read_prompts(&a.prompts)?;
     let results = read_results(&a.results, &prompts)?;
-    let column = results
-        .model_index(&a.name)
-        .ok_or_else(|| {
-            format!(
-                "--results {}: no column named `{}` (--name); columns: {}",
-                a.results.display(),
-                a.name,
-                results.models.join(", ")
-            )
-        })?;
+    let column = results.model_index(&a.name).ok_or_else(|| {
+        format!(
+            "--results {}: no column named `{}` (--name); columns: {}",
+            a.results.display(),
+            a.name,
+            results.models.join(", ")
+        )
+    })?;
     let md = &profile.metadata;
     if let Some(m) = &a.embedding.embedding_model {
         if m != &md.embedding_model {

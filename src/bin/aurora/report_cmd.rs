@@ -55,7 +55,8 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs, quiet: bool) -> CliResult {
     check_out_path(&a.out, "--out", &["html", "htm"])?;
     let file = ProfileFile::read(&a.profile).map_err(|e| format!("--profile {e}"))?;
-    let router = Router::from_file(&file).map_err(|e| format!("--profile {}: {e}", a.profile.display()))?;
+    let router =
+        Router::from_file(&file).map_err(|e| format!("--profile {}: {e}", a.profile.display()))?;
 
     let mut eval: Option<HeldOut> = None;
     let mut map: Option<(aurora_router::embed::PrecomputedEmbeddings, Vec<String>)> = None;
@@ -82,7 +83,8 @@ pub fn run(a: ReportArgs, quiet: bool) -> CliResult {
                     let p = read_prompts(prompts)?;
                     let texts: Vec<String> = p.into_iter().map(|p| p.text).collect();
                     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                    let x = src.matrix(a.embedding.embeddings.as_deref(), &refs, "embedding", quiet)?;
+                    let x =
+                        src.matrix(a.embedding.embeddings.as_deref(), &refs, "embedding", quiet)?;
                     map = Some((x, texts));
                 }
             }
@@ -119,7 +121,8 @@ pub fn run(a: ReportArgs, quiet: bool) -> CliResult {
         .command(format!("aurora {command}"));
     let note;
     if let Some(h) = &eval {
-        let in_sample = router.profile().cluster_sizes.iter().sum::<u64>() as usize == h.texts.len();
+        let in_sample =
+            router.profile().cluster_sizes.iter().sum::<u64>() as usize == h.texts.len();
         note = in_sample.then(|| {
             "as many prompts as built the profile: probably in-sample, so optimistic; use held-out prompts, or see aurora eval --cv".to_string()
         });

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use aurora_router::data::{read_prompts, read_results};
 use aurora_router::embed::{open_model, CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::eval::{align_results, check_embedding_model};
+use aurora_router::route::{RouteDecision, RouteError, RouteOptions, Router};
 use aurora_router::routing::{unit_row, Centroids};
 use aurora_router::taxonomy::ctfidf::keywords;
-use aurora_router::route::{RouteDecision, RouteError, RouteOptions, Router};
 use clap::{ArgGroup, Args};
 
 use crate::embedding_args::load_npy;
@@ -243,7 +243,12 @@ fn summary(
         return Ok(());
     }
     println!();
-    println!("{:<30} {:>9} {:>10}", format!("on these {} prompts", rows.len()), "accuracy", "mean cost");
+    println!(
+        "{:<30} {:>9} {:>10}",
+        format!("on these {} prompts", rows.len()),
+        "accuracy",
+        "mean cost"
+    );
     println!("{:<30} {:>9.3} {:>10.2}", "router", acc, cost);
     for (j, m) in router.models().iter().enumerate() {
         let a = rows.iter().map(|&i| y[i][j]).sum::<f64>() / n;
