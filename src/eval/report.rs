@@ -308,9 +308,9 @@ impl<'a> HtmlReport<'a> {
         } else {
             format!("the {k} cluster centroids (give prompts and embeddings to draw every prompt)")
         };
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<section id=\"map\"><h2>Map of the prompts</h2><p>{what}, {}. Each cluster's centroid is a black-edged diamond with its number{}; hover a dot for its prompt.</p>\n",
+            "<section id=\"map\"><h2>Map of the prompts</h2><p>{what}, {}. Each cluster's centroid is a black-edged diamond with its number{}; hover a dot for its prompt.</p>",
             self.projection.describe(),
             if kw.iter().any(|k| !k.is_empty()) {
                 " and its most distinctive words (c-TF-IDF)"
@@ -480,11 +480,11 @@ fn map_svg(
         ymin = ymin.min(y);
         ymax = ymax.max(y);
     }
-    if !(xmax > xmin) {
+    if xmax <= xmin || xmax.is_nan() {
         xmin -= 1.0;
         xmax += 1.0;
     }
-    if !(ymax > ymin) {
+    if ymax <= ymin || ymax.is_nan() {
         ymin -= 1.0;
         ymax += 1.0;
     }
@@ -555,12 +555,12 @@ fn map_svg(
         r#"<text x="{LX}" y="{:.1}" font-weight="bold">cluster (training prompts): keywords</text>"#,
         Y0 + 10.0
     );
-    for c in 0..k {
+    for (c, words) in kw.iter().enumerate().take(k) {
         let ly = Y0 + 30.0 + 17.0 * c as f64;
-        let words = if kw[c].is_empty() {
+        let words = if words.is_empty() {
             String::new()
         } else {
-            format!(": {}", kw[c].join(", "))
+            format!(": {}", words.join(", "))
         };
         let line = truncate(
             &format!("{c} ({}){words}", sizes.get(c).copied().unwrap_or(0)),
@@ -608,9 +608,9 @@ fn heatmap(router: &Router, kw: &[Vec<String>]) -> String {
     let w = label_w + cw * k as f64 + 20.0;
     let hh = top + ch * rows.len() as f64 + 64.0;
     let mut s = String::new();
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<section id=\"heatmap\"><h2>Error heatmap</h2><p>Expected error of each model (rows, cheapest first) on each cluster (columns, largest first): the profile's per-cluster error rates, shrunk toward each model's overall rate. Darker is worse; hover a cell for the counts. The numbers above the columns are cluster numbers (see the map's legend), below them the training prompts per cluster.</p>\n"
+        "<section id=\"heatmap\"><h2>Error heatmap</h2><p>Expected error of each model (rows, cheapest first) on each cluster (columns, largest first): the profile's per-cluster error rates, shrunk toward each model's overall rate. Darker is worse; hover a cell for the counts. The numbers above the columns are cluster numbers (see the map's legend), below them the training prompts per cluster.</p>"
     );
     let _ = writeln!(
         s,
@@ -728,9 +728,9 @@ fn selection_table(m: &Metadata) -> String {
         }
         Some(SelectionMethod::Silhouette) | None => "chosen by the best silhouette",
     };
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p>Every clustering the build tried ({how}); the winner is marked ★. CV QAB is the routing quality (QAB) of the candidate in cross-validation on the training set, with hard and with soft assignment; silhouette measures how well separated the clusters are (— when not computed).</p>\n"
+        "<p>Every clustering the build tried ({how}); the winner is marked ★. CV QAB is the routing quality (QAB) of the candidate in cross-validation on the training set, with hard and with soft assignment; silhouette measures how well separated the clusters are (— when not computed).</p>"
     );
     if m.selection.is_empty() {
         s.push_str("<p>The profile records no candidates.</p></section>\n");
