@@ -121,6 +121,25 @@ pub fn load_npy(
     Ok((m, sidecar))
 }
 
+/// The model named for `npy`: `--embedding-model` (`flag_model`), else its
+/// sidecar's; an error when both are given and differ. `None` when neither
+/// names one (the caller decides).
+pub fn npy_model_name(npy: &Path, flag_model: Option<&str>) -> CliResult<Option<String>> {
+    let sidecar = NpySidecar::read(npy)?;
+    match (sidecar, flag_model) {
+        (Some(s), Some(f)) if s.model != f => Err(format!(
+            "--embedding-model {f}, but {} says --embeddings {} were made by `{}`",
+            NpySidecar::path_for(npy).display(),
+            npy.display(),
+            s.model
+        )
+        .into()),
+        (_, Some(f)) => Ok(Some(f.to_string())),
+        (Some(s), None) => Ok(Some(s.model)),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Texts per `embed_batch` call (the progress bar moves between chunks).
 const CHUNK: usize = 512;
 
