@@ -16,7 +16,10 @@ import os
 import shutil
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("derive_example.py needs numpy: pip install numpy (or use the project's venv)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,7 +60,13 @@ def main():
     with open(os.path.join(a.out, "models.json"), "w", encoding="utf-8") as f:
         json.dump(models, f, indent=2)
         f.write("\n")
-    np.save(os.path.join(a.out, "embeddings_minilm.f16.npy"), np.ascontiguousarray(emb[chosen].astype("<f2")))
+    npy = os.path.join(a.out, "embeddings_minilm.f16.npy")
+    np.save(npy, np.ascontiguousarray(emb[chosen].astype("<f2")))
+    # The sidecar every `aurora` reader checks (as `aurora embed --out` writes it).
+    with open(npy + ".json", "w", encoding="utf-8") as f:
+        json.dump({"model": "all-MiniLM-L6-v2", "dim": int(emb.shape[1]), "normalized": True,
+                   "count": len(chosen), "is_mock": False}, f, indent=2)
+        f.write("\n")
     print(f"{len(chosen)} questions from {len(by_cat)} categories -> {a.out}")
 
 

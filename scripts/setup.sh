@@ -3,7 +3,9 @@
 # machine with rustup: Rust components and targets, the aarch64 cross
 # toolchain and qemu (to run the tests as aarch64), libclang (bindgen check),
 # valgrind (the C ABI test), shellcheck, a JDK, JNA and kotlinc (the Kotlin
-# bindings test; kotlinc from npm's kotlin-compiler).
+# bindings test; kotlinc from npm's kotlin-compiler), Debian's chromium and
+# npm's playwright-core (the browser check of `aurora report`,
+# scripts/test-report.sh; into the git-ignored scripts/browser/node_modules).
 # Idempotent: skips what is already there.
 set -euo pipefail
 
@@ -25,6 +27,7 @@ command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v javac >/dev/null || need+=(default-jdk-headless)
 [ -f /usr/share/java/jna.jar ] || need+=(libjna-java)
 command -v npm >/dev/null || need+=(npm)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   SUDO=""
@@ -40,6 +43,11 @@ if ! command -v kotlinc >/dev/null && [ ! -x "$(npm root -g)/kotlin-compiler/bin
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO npm install -g --no-fund --no-audit kotlin-compiler@2.4.20 >/dev/null
+fi
+# playwright-core, pinned by scripts/browser/package-lock.json.
+if [ ! -d "$(dirname "$0")/browser/node_modules/playwright-core" ]; then
+  echo "setup: installing playwright-core (npm, scripts/browser)"
+  (cd "$(dirname "$0")/browser" && npm ci --no-fund --no-audit --omit=dev >/dev/null)
 fi
 # The all-MiniLM-L6-v2 weights of the `bert` embedder (git-ignored models/).
 "$(dirname "$0")/fetch-minilm.sh"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, lints, the tests on x86-64 and on aarch64
-# (under qemu), the C ABI under valgrind, the Kotlin bindings on the JVM, the
+# (under qemu), the HTML report in headless Chromium, the C ABI under
+# valgrind, the Kotlin bindings on the JVM, the
 # generated header / bindings check, shellcheck, the bindgen reproduction
 # check, and the mobile staticlibs (with the uniffi API, as apps ship them).
 # Run scripts/setup.sh once first on a new machine.
@@ -39,6 +40,9 @@ bash scripts/check-layers.sh
 
 step "tests (x86-64)"
 cargo test --workspace --features "$features"
+
+step "aurora report in headless Chromium"
+FEATURES="$features" bash scripts/test-report.sh
 
 step "the C ABI from C, under valgrind"
 bash scripts/test-c.sh

@@ -322,6 +322,14 @@ fn cli_embeds_text_and_prompt_files_with_the_model_folder() {
         assert!(String::from_utf8_lossy(&bytes[..80]).contains(descr));
         let m = PrecomputedEmbeddings::load(&out, "all-MiniLM-L6-v2").unwrap();
         assert_eq!((m.rows(), m.dim()), (2, 384));
+        // The sidecar says which model made the rows.
+        let side = aurora_router::embed::NpySidecar::read(&out)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (side.model.as_str(), side.dim, side.count, side.normalized),
+            ("all-MiniLM-L6-v2", 384, 2, true)
+        );
         let first: Vec<f64> = v["embedding"]
             .as_array()
             .unwrap()

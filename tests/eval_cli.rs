@@ -166,6 +166,12 @@ fn human_output_plot_and_baselines() {
     let plot = std::fs::read_to_string(&svg).unwrap();
     assert!(plot.starts_with("<svg") && plot.trim_end().ends_with("</svg>"));
     assert!(plot.contains("polyline") && plot.contains("accuracy"));
+    // Every curve of the table is in the plot's legend, UniRoute included.
+    assert!(plot.contains("kNN, k = 15 (QAB"), "no kNN in the plot");
+    assert!(plot.contains("UniRoute, K = "), "no UniRoute in the plot");
+    // The UniRoute cross-validation says that it is running.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("UniRoute baseline: cross-validating"), "{err}");
 
     let mut args = vec!["--json"];
     args.extend_from_slice(&knn);
@@ -281,6 +287,8 @@ fn mismatched_embeddings_are_errors() {
         s(&r),
         "--embeddings",
         s(&npy),
+        "--embedding-model",
+        "all-MiniLM-L6-v2",
     ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

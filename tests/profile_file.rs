@@ -136,8 +136,8 @@ fn add_model_keeps_unknown_sections_and_counts_what_route_hard_routes() {
     let routed = cmd.output().unwrap();
     assert!(routed.status.success());
     let mut hist: BTreeMap<usize, u64> = BTreeMap::new();
-    for line in String::from_utf8(routed.stdout).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let all: serde_json::Value = serde_json::from_slice(&routed.stdout).unwrap();
+    for v in all.as_array().unwrap() {
         *hist
             .entry(v["cluster"].as_u64().unwrap() as usize)
             .or_default() += 1;

@@ -265,6 +265,8 @@ fn bad_inputs_are_typed_errors() {
             p(&small),
             "--embeddings",
             p(&same),
+            "--embedding-model",
+            "toy",
             "--out",
             p(&out),
         ],
@@ -309,7 +311,7 @@ fn bad_inputs_are_typed_errors() {
             "--out",
             p(&d.join("a.jsonl")),
         ],
-        "embedding model mismatch",
+        "were made by `all-MiniLM-L6-v2`",
     );
     let ann = d.join("a.jsonl");
     ok(&[

@@ -27,7 +27,12 @@ pub enum DatasetError {
         source: std::io::Error,
     },
     /// Something is wrong at a given place in a file.
-    #[error("{path}:{line}{}: {reason}", column.as_ref().map(|c| format!(": column `{c}`")).unwrap_or_default())]
+    #[error(
+        "{}{}{}: {reason}",
+        path.display(),
+        if *line > 0 { format!(":{line}") } else { String::new() },
+        column.as_ref().map(|c| format!(": column `{c}`")).unwrap_or_default()
+    )]
     Invalid {
         /// The file.
         path: PathBuf,

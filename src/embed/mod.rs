@@ -13,12 +13,14 @@ mod bert;
 mod cactus;
 mod model_dir;
 mod precomputed;
+mod sidecar;
 
 #[cfg(feature = "bert")]
 pub use bert::{MiniLmEmbedder, MINILM_L6_V2_SHA256};
 pub use cactus::CactusEmbedder;
 pub use model_dir::{detect_model, open_model, ModelError, ModelKind};
 pub use precomputed::PrecomputedEmbeddings;
+pub use sidecar::NpySidecar;
 
 use std::path::PathBuf;
 

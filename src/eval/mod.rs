@@ -58,7 +58,10 @@
 mod curve;
 mod hull;
 mod knn;
+mod map2d;
 mod plot;
+mod report;
+mod svg;
 mod uniroute;
 
 pub use curve::{choose, curve_from_expected_errors, default_lambdas, exact_curve, CurvePoint};
@@ -67,7 +70,9 @@ pub use hull::{
 };
 pub(crate) use knn::normalised;
 pub use knn::{KnnRouter, DEFAULT_KNN_K, DEFAULT_KNN_PSEUDO_COUNT};
+pub use map2d::{map_faithfulness, pca_map, umap_map};
 pub use plot::plot_svg;
+pub use report::{HtmlReport, Projection, RoutesConfusion, MAX_MAP_POINTS};
 pub use uniroute::UnirouteReport;
 
 use ndarray::ArrayView2;

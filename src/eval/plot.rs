@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::hull::CostAccuracy;
+use super::svg::{esc, fmt_tick, nice_step, text_width, Labeller};
 use super::EvalReport;
 
 const W: f64 = 1100.0;
@@ -17,36 +18,9 @@ const LX: f64 = 720.0;
 
 const ROUTER: &str = "#1f77b4";
 const KNN: &str = "#ff7f0e";
+const UNIROUTE: &str = "#9467bd";
 const HULL: &str = "#555555";
 const ORACLE: &str = "#2ca02c";
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A round tick step giving about `target` ticks over `range`.
-fn nice_step(range: f64, target: f64) -> f64 {
-    let raw = (range / target).max(1e-12);
-    let mag = 10f64.powf(raw.log10().floor());
-    let f = raw / mag;
-    mag * if f < 1.5 {
-        1.0
-    } else if f < 3.5 {
-        2.0
-    } else if f < 7.5 {
-        5.0
-    } else {
-        10.0
-    }
-}
-
-fn fmt_tick(v: f64, step: f64) -> String {
-    let decimals = (-step.log10().floor()).max(0.0) as usize;
-    format!("{v:.decimals$}")
-}
 
 struct Axes {
     x_max: f64,
@@ -78,8 +52,9 @@ impl Axes {
 /// Renders `report` as a self-contained SVG: mean cost per prompt (x)
 /// against accuracy (y), with the router's curve, the kNN baseline's (if
 /// any), the upper hull of single models (dashed), the oracle's frontier
-/// (dotted) and point, every single model as a numbered dot, and a legend
-/// with QAB means and model names.
+/// (dotted) and point, the UniRoute baseline's (if any), every single model
+/// as a numbered dot, and a legend with the QAB mean of each. Every drawn
+/// data element has the class `mark` (the browser test counts them).
 pub fn plot_svg(report: &EvalReport) -> String {
     let mut accs: Vec<f64> = Vec::new();
     accs.extend(report.points.iter().map(|p| p.accuracy));
@@ -87,6 +62,9 @@ pub fn plot_svg(report: &EvalReport) -> String {
     accs.push(report.oracle.accuracy);
     if let Some(k) = &report.knn {
         accs.extend(k.points.iter().map(|p| p.accuracy));
+    }
+    if let Some(u) = &report.uniroute {
+        accs.extend(u.points.iter().map(|p| p.accuracy));
     }
     let accs: Vec<f64> = accs.into_iter().filter(|a| a.is_finite()).collect();
     let lo = accs.iter().copied().fold(1.0, f64::min);
@@ -120,7 +98,7 @@ pub fn plot_svg(report: &EvalReport) -> String {
     let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
     let _ = writeln!(
         s,
-        r#"<text x="{:.1}" y="28" font-size="15" text-anchor="middle">Deferral curve on {} held-out prompts</text>"#,
+        r#"<text x="{:.1}" y="28" font-size="15" text-anchor="middle">Deferral curve on {} prompts</text>"#,
         X0 + PW / 2.0,
         report.n_prompts
     );
@@ -172,31 +150,38 @@ pub fn plot_svg(report: &EvalReport) -> String {
     // Curves.
     let _ = writeln!(
         s,
-        r#"<polyline points="{}" fill="none" stroke="{ORACLE}" stroke-width="1.5" stroke-dasharray="2,3"/>"#,
+        r#"<polyline class="mark" points="{}" fill="none" stroke="{ORACLE}" stroke-width="1.5" stroke-dasharray="2,3"/>"#,
         ax.polyline(&report.oracle.curve)
     );
     let _ = writeln!(
         s,
-        r#"<polyline points="{}" fill="none" stroke="{HULL}" stroke-width="1.5" stroke-dasharray="6,4"/>"#,
+        r#"<polyline class="mark" points="{}" fill="none" stroke="{HULL}" stroke-width="1.5" stroke-dasharray="6,4"/>"#,
         ax.polyline(&report.hull)
     );
     if let Some(k) = &report.knn {
         let _ = writeln!(
             s,
-            r#"<polyline points="{}" fill="none" stroke="{KNN}" stroke-width="2"/>"#,
+            r#"<polyline class="mark" points="{}" fill="none" stroke="{KNN}" stroke-width="2"/>"#,
             ax.polyline(&k.points)
+        );
+    }
+    if let Some(u) = &report.uniroute {
+        let _ = writeln!(
+            s,
+            r#"<polyline class="mark" points="{}" fill="none" stroke="{UNIROUTE}" stroke-width="2" stroke-dasharray="8,2,2,2"/>"#,
+            ax.polyline(&u.points)
         );
     }
     let _ = writeln!(
         s,
-        r#"<polyline points="{}" fill="none" stroke="{ROUTER}" stroke-width="2.2"/>"#,
+        r#"<polyline class="mark" points="{}" fill="none" stroke="{ROUTER}" stroke-width="2.2"/>"#,
         ax.polyline(&report.points)
     );
     if report.points.len() == 1 {
         let p = report.points[0];
         let _ = writeln!(
             s,
-            r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{ROUTER}"/>"#,
+            r#"<circle class="mark" cx="{:.1}" cy="{:.1}" r="4" fill="{ROUTER}"/>"#,
             ax.x(p.mean_cost),
             ax.y(p.accuracy)
         );
@@ -205,25 +190,34 @@ pub fn plot_svg(report: &EvalReport) -> String {
     let (ox, oy) = (ax.x(report.oracle.mean_cost), ax.y(report.oracle.accuracy));
     let _ = writeln!(
         s,
-        r#"<path d="M{ox:.1},{:.1} L{:.1},{oy:.1} L{ox:.1},{:.1} L{:.1},{oy:.1} Z" fill="{ORACLE}"/>"#,
+        r#"<path class="mark" d="M{ox:.1},{:.1} L{:.1},{oy:.1} L{ox:.1},{:.1} L{:.1},{oy:.1} Z" fill="{ORACLE}"/>"#,
         oy - 6.0,
         ox + 6.0,
         oy + 6.0,
         ox - 6.0
     );
-    // Single models: numbered dots.
+    // Single models: numbered dots, labels placed so that none overlap.
+    let mut labels = Labeller::new((X0, Y0, X0 + PW, Y0 + PH));
+    for m in &report.models {
+        let (x, y) = (ax.x(m.cost), ax.y(m.accuracy));
+        labels.reserve((x - 4.0, y - 4.0, x + 4.0, y + 4.0));
+    }
     for (i, m) in report.models.iter().enumerate() {
         let (x, y) = (ax.x(m.cost), ax.y(m.accuracy));
         let _ = writeln!(
             s,
-            r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="black"><title>{} (cost {}, accuracy {:.3})</title></circle><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
+            r#"<circle class="mark" cx="{x:.1}" cy="{y:.1}" r="4" fill="black"><title>{} (cost {}, accuracy {:.3})</title></circle>"#,
             esc(&m.name),
             m.cost,
             m.accuracy,
-            x + 5.0,
-            y - 5.0,
-            i + 1
         );
+        let text = format!("{}", i + 1);
+        if let Some((tx, ty)) = labels.place(x, y, text_width(&text, 11.0), 11.0) {
+            let _ = writeln!(
+                s,
+                r#"<text x="{tx:.1}" y="{ty:.1}" font-size="11">{text}</text>"#
+            );
+        }
     }
 
     // Legend.
@@ -238,6 +232,13 @@ pub fn plot_svg(report: &EvalReport) -> String {
             KNN,
             "none",
             format!("kNN, k = {} (QAB {:.3})", k.k, k.qab.mean),
+        ));
+    }
+    if let Some(u) = &report.uniroute {
+        entries.push((
+            UNIROUTE,
+            "8,2,2,2",
+            format!("UniRoute, K = {} (QAB {:.3})", u.k, u.qab.mean),
         ));
     }
     entries.push((
@@ -264,21 +265,22 @@ pub fn plot_svg(report: &EvalReport) -> String {
     ly += 8.0;
     let _ = writeln!(
         s,
-        r#"<text x="{LX}" y="{:.1}" font-weight="bold">Models (cost, accuracy)</text>"#,
+        r#"<text x="{LX}" y="{:.1}" font-weight="bold">Single models (cost, accuracy, QAB)</text>"#,
         ly + 4.0
     );
     ly += 20.0;
     for (i, m) in report.models.iter().enumerate() {
         let _ = writeln!(
             s,
-            r#"<circle cx="{:.1}" cy="{ly:.1}" r="4" fill="black"/><text x="{:.1}" y="{:.1}">{}. {} ({}, {:.3})</text>"#,
+            r#"<circle cx="{:.1}" cy="{ly:.1}" r="4" fill="black"/><text x="{:.1}" y="{:.1}">{}. {} ({}, {:.3}, QAB {:.3})</text>"#,
             LX + 13.0,
             LX + 34.0,
             ly + 4.0,
             i + 1,
             esc(&m.name),
             m.cost,
-            m.accuracy
+            m.accuracy,
+            m.qab_mean
         );
         ly += 18.0;
     }

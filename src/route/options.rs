@@ -211,7 +211,10 @@ impl RouteOptionsBuilder {
         let (lambda, cost_preference) = match self.tradeoff {
             Tradeoff::Preference(p) => {
                 if !(0.0..=1.0).contains(&p) {
-                    return bad("cost_preference", format!("must be in [0, 1], got {p}"));
+                    return bad(
+                        "cost_preference",
+                        format!("must be between 0 and 1, got {p}"),
+                    );
                 }
                 let lambda = if p >= 1.0 {
                     f64::INFINITY
@@ -234,7 +237,7 @@ impl RouteOptionsBuilder {
             if !(1..=MAX_SOFT_TOP_K).contains(&top_k) {
                 return bad(
                     "soft.top_k",
-                    format!("must be in 1..={MAX_SOFT_TOP_K}, got {top_k}"),
+                    format!("must be between 1 and {MAX_SOFT_TOP_K}, got {top_k}"),
                 );
             }
         }
@@ -247,7 +250,7 @@ impl RouteOptionsBuilder {
         if !(0.0..=1.0).contains(&self.min_confidence) {
             return bad(
                 "min_confidence",
-                format!("must be in [0, 1], got {}", self.min_confidence),
+                format!("must be between 0 and 1, got {}", self.min_confidence),
             );
         }
         if let Some(s) = self.min_similarity {

@@ -2,9 +2,11 @@
 //! (sentence-transformers → the pure-Rust MiniLM/BERT embedder, else Cactus),
 //! or the mock.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use aurora_router::embed::{open_model, CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::embed::{
+    open_model, CactusEmbedder, Embedder, NpySidecar, PrecomputedEmbeddings,
+};
 use clap::Args;
 
 use crate::progress;
@@ -13,10 +15,12 @@ use crate::CliResult;
 /// Embedding source flags shared by the commands that embed a prompt set.
 #[derive(Args, Debug, Clone)]
 pub struct EmbeddingArgs {
-    /// Precomputed embeddings (.npy, float16 or float32), row i = prompt line i.
+    /// Precomputed embeddings (.npy, float16 or float32), row i = prompt line i;
+    /// their model is read from the sidecar E.npy.json that `aurora embed --out` writes.
     #[arg(long, conflicts_with_all = ["model", "mock"])]
     pub embeddings: Option<PathBuf>,
-    /// Name of the model that made --embeddings (recorded in the profile).
+    /// Name of the model that made --embeddings: needed when the .npy has no
+    /// sidecar E.npy.json; checked against the sidecar and the profile.
     #[arg(long, requires = "embeddings")]
     pub embedding_model: Option<String>,
     /// Embed the texts with the model at this path: a sentence-transformers
@@ -52,13 +56,12 @@ impl EmbeddingArgs {
     /// Loads or computes one normalised embedding per text.
     pub fn embed_all(&self, texts: &[&str], quiet: bool) -> CliResult<Embedded> {
         if let Some(path) = &self.embeddings {
-            let model = self.embedding_model.as_deref().unwrap_or("precomputed");
-            let mut m = PrecomputedEmbeddings::load(path, model)?;
+            let (mut m, sidecar) = load_npy(path, self.embedding_model.as_deref(), None)?;
             m.check_rows(texts.len())?;
             m.normalize_rows()?;
             return Ok(Embedded {
                 matrix: m,
-                is_mock: false,
+                is_mock: sidecar.is_some_and(|s| s.is_mock),
             });
         }
         let Some(embedder) = self.embedder()? else {
@@ -73,6 +76,67 @@ impl EmbeddingArgs {
             matrix: m,
             is_mock: embedder.is_mock(),
         })
+    }
+}
+
+/// Loads `npy` with the model that made it: the one its sidecar
+/// (`E.npy.json`) names, which `--embedding-model` (`flag_model`) must then
+/// agree with; without a sidecar, `--embedding-model` is required.
+/// `profile_model` (the model the reading profile was built with) only
+/// makes the error message more helpful. Also checks the sidecar's shape.
+pub fn load_npy(
+    npy: &Path,
+    flag_model: Option<&str>,
+    profile_model: Option<&str>,
+) -> CliResult<(PrecomputedEmbeddings, Option<NpySidecar>)> {
+    let sidecar = NpySidecar::read(npy)?;
+    let model = match (&sidecar, flag_model) {
+        (Some(s), Some(f)) if s.model != f => {
+            return Err(format!(
+                "--embedding-model {f}, but {} says --embeddings {} were made by `{}`",
+                NpySidecar::path_for(npy).display(),
+                npy.display(),
+                s.model
+            )
+            .into())
+        }
+        (Some(s), _) => s.model.clone(),
+        (None, Some(f)) => f.to_string(),
+        (None, None) => {
+            return Err(format!(
+                "--embeddings {}: no sidecar {} names the model that made these rows; give --embedding-model NAME{}",
+                npy.display(),
+                NpySidecar::path_for(npy).display(),
+                profile_model
+                    .map(|m| format!(" (the profile was built with `{m}`)"))
+                    .unwrap_or_default()
+            )
+            .into())
+        }
+    };
+    let m = PrecomputedEmbeddings::load(npy, &model)?;
+    if let Some(s) = &sidecar {
+        s.check(npy, m.rows(), m.dim())?;
+    }
+    Ok((m, sidecar))
+}
+
+/// The model named for `npy`: `--embedding-model` (`flag_model`), else its
+/// sidecar's; an error when both are given and differ. `None` when neither
+/// names one (the caller decides).
+pub fn npy_model_name(npy: &Path, flag_model: Option<&str>) -> CliResult<Option<String>> {
+    let sidecar = NpySidecar::read(npy)?;
+    match (sidecar, flag_model) {
+        (Some(s), Some(f)) if s.model != f => Err(format!(
+            "--embedding-model {f}, but {} says --embeddings {} were made by `{}`",
+            NpySidecar::path_for(npy).display(),
+            npy.display(),
+            s.model
+        )
+        .into()),
+        (_, Some(f)) => Ok(Some(f.to_string())),
+        (Some(s), None) => Ok(Some(s.model)),
+        (None, None) => Ok(None),
     }
 }
 

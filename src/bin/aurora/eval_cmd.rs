@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use aurora_router::build::evaluate_uniroute;
-use aurora_router::data::{read_prompts, read_results};
+use aurora_router::build::{evaluate_uniroute, ProfileBuilder, Selection};
+use aurora_router::cluster::sweep::Sweep;
+use aurora_router::data::{read_prompts, read_results, LabelledSet, Results};
 use aurora_router::embed::{Embedder, PrecomputedEmbeddings};
 use aurora_router::eval::{
     align_results, check_embedding_model, evaluate, evaluate_knn, EvalError, EvalOptions,
@@ -11,8 +12,12 @@ use aurora_router::eval::{
 };
 use aurora_router::route::Router;
 use clap::{Args, ValueEnum};
+use sha2::{Digest, Sha256};
 
-use crate::embedding_args::{embed_rows, EmbeddingArgs};
+use crate::embedding_args::{embed_rows, load_npy, EmbeddingArgs};
+use crate::paths::check_out_path;
+use crate::progress;
+use crate::route_cmd::option_error;
 use crate::CliResult;
 
 /// A baseline router evaluated next to the profile.
@@ -27,9 +32,25 @@ pub enum Baseline {
 /// Flags of `aurora eval`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// The router profile to evaluate.
-    #[arg(long)]
-    profile: PathBuf,
+    /// The router profile to evaluate (not with --cv, which builds its own).
+    #[arg(long, required_unless_present = "cv", conflicts_with = "cv")]
+    profile: Option<PathBuf>,
+    /// Cross-validate instead: split --prompts into N folds (by
+    /// sha256("aurora-eval-split:<id>") mod N), build a profile on N−1 folds
+    /// with `--select routing-cv` and score it on the fifth; needs --models.
+    #[arg(long, requires = "models")]
+    cv: Option<usize>,
+    /// K values each --cv fold's routing cross-validation tries.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "5,10,15,20,30,40,50,60,80",
+        requires = "cv"
+    )]
+    cv_ks: Vec<usize>,
+    /// Models (JSON list of {"name", "cost"}) for --cv.
+    #[arg(long, requires = "cv")]
+    models: Option<PathBuf>,
     /// Held-out prompts (not used to build the profile), JSON Lines.
     #[arg(long)]
     prompts: PathBuf,
@@ -50,45 +71,58 @@ pub struct EvalArgs {
     /// Route with hard assignment, whatever the profile recommends.
     #[arg(long)]
     hard: bool,
+    #[command(flatten)]
+    baselines: BaselineArgs,
+}
+
+/// Baseline routers evaluated next to the profile (`aurora eval`, `aurora report`).
+#[derive(Args, Debug, Default)]
+pub struct BaselineArgs {
     /// Also evaluate baseline routers trained on --train-prompts/--train-results (comma-separated or repeated).
     #[arg(long, value_enum, value_delimiter = ',')]
-    baseline: Vec<Baseline>,
+    pub baseline: Vec<Baseline>,
     /// K values the UniRoute baseline's cross-validation tries.
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "5,10,15,20,30,40,50,60,80"
     )]
-    baseline_ks: Vec<usize>,
+    pub baseline_ks: Vec<usize>,
     /// Seed of the UniRoute baseline's K-means.
     #[arg(long, default_value_t = 42)]
-    baseline_seed: u64,
+    pub baseline_seed: u64,
     /// Training prompts of the baseline (JSON Lines), e.g. the profile's own training set.
     #[arg(long)]
-    train_prompts: Option<PathBuf>,
+    pub train_prompts: Option<PathBuf>,
     /// Training correctness of the baseline (CSV).
     #[arg(long)]
-    train_results: Option<PathBuf>,
+    pub train_results: Option<PathBuf>,
     /// Training embeddings of the baseline (.npy, same model as --embeddings); with --model/--mock the training prompts are embedded instead.
     #[arg(long)]
-    train_embeddings: Option<PathBuf>,
+    pub train_embeddings: Option<PathBuf>,
     /// Neighbours of the kNN baseline.
     #[arg(long, default_value_t = DEFAULT_KNN_K)]
-    knn_k: usize,
+    pub knn_k: usize,
     /// Pseudo-count shrinking the kNN baseline's estimates toward each model's global error.
     #[arg(long, default_value_t = DEFAULT_KNN_PSEUDO_COUNT)]
-    knn_pseudo_count: f64,
+    pub knn_pseudo_count: f64,
 }
 
 /// Where embeddings come from once the CLI flags are resolved.
-enum Source {
-    Precomputed(Option<String>),
+pub enum Source {
+    /// Rows from a `.npy`: the `--embedding-model` flag and the profile's model.
+    Precomputed {
+        /// `--embedding-model`, if given.
+        flag: Option<String>,
+        /// The profile's embedding model.
+        profile: String,
+    },
     Embedder(Box<dyn Embedder>),
 }
 
 impl Source {
     /// One row per text: loaded from `npy` or computed with the embedder.
-    fn matrix(
+    pub fn matrix(
         &self,
         npy: Option<&Path>,
         texts: &[&str],
@@ -96,8 +130,15 @@ impl Source {
         quiet: bool,
     ) -> CliResult<PrecomputedEmbeddings> {
         match (self, npy) {
-            (Source::Precomputed(name), Some(path)) => {
-                let e = PrecomputedEmbeddings::load(path, name.as_deref().unwrap_or("precomputed"))?;
+            (Source::Precomputed { flag, profile }, Some(path)) => {
+                let (e, _) = load_npy(path, flag.as_deref(), Some(profile))?;
+                if e.model_id() != profile {
+                    return Err(EvalError::EmbeddingModelMismatch {
+                        profile: profile.clone(),
+                        given: e.model_id().to_string(),
+                    }
+                    .into());
+                }
                 e.check_rows(texts.len())?;
                 Ok(e)
             }
@@ -112,7 +153,7 @@ impl Source {
                     "embedder output",
                 )?)
             }
-            (Source::Precomputed(_), None) => Err(format!(
+            (Source::Precomputed { .. }, None) => Err(format!(
                 "no embeddings for the {what}: give the .npy, or --model PATH / --mock to embed them"
             )
             .into()),
@@ -121,7 +162,7 @@ impl Source {
 }
 
 /// Reads prompts and results and aligns the results with the router's models.
-fn labelled(
+pub fn labelled(
     router: &Router,
     prompts: &Path,
     results: &Path,
@@ -133,51 +174,63 @@ fn labelled(
     Ok((p.into_iter().map(|p| p.text).collect(), y))
 }
 
-/// `aurora eval`.
-pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
-    let router =
-        Router::from_path(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
-    let source = if a.embedding.embeddings.is_some() {
-        if let Some(name) = &a.embedding.embedding_model {
-            check_embedding_model(&router, name)?;
+/// Resolves the embedding flags against `router`: precomputed rows (checked
+/// against the profile's model) or an embedder of the profile's model.
+pub fn source(router: &Router, embedding: &EmbeddingArgs) -> CliResult<Source> {
+    Ok(if embedding.embeddings.is_some() {
+        if let Some(name) = &embedding.embedding_model {
+            check_embedding_model(router, name)?;
         }
-        Source::Precomputed(a.embedding.embedding_model.clone())
+        Source::Precomputed {
+            flag: embedding.embedding_model.clone(),
+            profile: router.embedding_model().to_string(),
+        }
     } else {
-        let Some(emb) = a.embedding.embedder()? else {
+        let Some(emb) = embedding.embedder()? else {
             return Err("no embeddings: give --embeddings E.npy, --model PATH or --mock".into());
         };
         router
             .check_embedder(emb.as_ref())
             .map_err(EvalError::from)?;
         Source::Embedder(emb)
-    };
-    let (texts, correctness) = labelled(&router, &a.prompts, &a.results)?;
-    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let x = source.matrix(
-        a.embedding.embeddings.as_deref(),
-        &texts,
-        "embedding",
-        quiet,
-    )?;
+    })
+}
 
-    let mut route = router.options();
-    if let Some(k) = a.soft {
-        route = route.soft(k);
-    }
-    if a.hard {
-        route = route.hard();
-    }
-    let opts = EvalOptions::default().route_options(route.check()?);
-    let mut report = evaluate(&router, x.view(), &correctness, &opts)?;
+/// A held-out evaluation with its baselines: the report, the prompts' texts
+/// and their embeddings.
+pub struct HeldOut {
+    /// The evaluation.
+    pub report: EvalReport,
+    /// Prompt texts, in file order.
+    pub texts: Vec<String>,
+    /// Their embeddings (as loaded or computed).
+    pub x: PrecomputedEmbeddings,
+}
 
-    if !a.baseline.is_empty() {
-        let (Some(tp), Some(tr)) = (&a.train_prompts, &a.train_results) else {
+/// Evaluates `router` on `prompts`/`results` under `opts`, with the baselines asked for.
+#[allow(clippy::too_many_arguments)]
+pub fn held_out(
+    router: &Router,
+    source: &Source,
+    npy: Option<&Path>,
+    prompts: &Path,
+    results: &Path,
+    opts: &EvalOptions,
+    b: &BaselineArgs,
+    quiet: bool,
+) -> CliResult<HeldOut> {
+    let (texts, correctness) = labelled(router, prompts, results)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let x = source.matrix(npy, &refs, "embedding", quiet)?;
+    let mut report = evaluate(router, x.view(), &correctness, opts)?;
+    if !b.baseline.is_empty() {
+        let (Some(tp), Some(tr)) = (&b.train_prompts, &b.train_results) else {
             return Err("--baseline needs --train-prompts and --train-results (and --train-embeddings unless --model/--mock)".into());
         };
-        let (train_texts, train_y) = labelled(&router, tp, tr)?;
+        let (train_texts, train_y) = labelled(router, tp, tr)?;
         let train_refs: Vec<&str> = train_texts.iter().map(String::as_str).collect();
         let tx = source.matrix(
-            a.train_embeddings.as_deref(),
+            b.train_embeddings.as_deref(),
             &train_refs,
             "training embeddings",
             quiet,
@@ -190,30 +243,69 @@ pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
             .into());
         }
         let costs: Vec<f64> = router.models().iter().map(|m| m.cost).collect();
-        if a.baseline.contains(&Baseline::Knn) {
-            let knn = KnnRouter::new(tx.view(), &train_y, a.knn_k, a.knn_pseudo_count)?;
-            report.knn = Some(evaluate_knn(&knn, x.view(), &correctness, &costs, &opts)?);
+        if b.baseline.contains(&Baseline::Knn) {
+            let knn = KnnRouter::new(tx.view(), &train_y, b.knn_k, b.knn_pseudo_count)?;
+            report.knn = Some(evaluate_knn(&knn, x.view(), &correctness, &costs, opts)?);
         }
-        if a.baseline.contains(&Baseline::Uniroute) {
-            report.uniroute = Some(evaluate_uniroute(
-                &router,
+        if b.baseline.contains(&Baseline::Uniroute) {
+            let pb =
+                progress::spinner("UniRoute baseline: cross-validating K and shrinkage", quiet);
+            let u = evaluate_uniroute(
+                router,
                 &train_texts,
                 tx.view(),
                 &train_y,
                 x.view(),
                 &correctness,
-                &opts,
-                &a.baseline_ks,
-                a.baseline_seed,
-            )?);
+                opts,
+                &b.baseline_ks,
+                b.baseline_seed,
+            );
+            pb.finish_and_clear();
+            report.uniroute = Some(u?);
         }
-    } else if a.train_prompts.is_some() || a.train_results.is_some() || a.train_embeddings.is_some()
+    } else if b.train_prompts.is_some() || b.train_results.is_some() || b.train_embeddings.is_some()
     {
         return Err(
             "--train-prompts/--train-results/--train-embeddings are only used with --baseline"
                 .into(),
         );
     }
+    Ok(HeldOut { report, texts, x })
+}
+
+/// `aurora eval`.
+pub fn run(a: EvalArgs, quiet: bool) -> CliResult {
+    if let Some(folds) = a.cv {
+        return cross_validate(&a, folds, quiet);
+    }
+    if let Some(plot) = &a.plot {
+        check_out_path(plot, "--plot", &["svg"])?;
+    }
+    let profile = a
+        .profile
+        .as_deref()
+        .ok_or("give --profile P.json (or --cv N)")?;
+    let router = Router::from_path(profile).map_err(|e| format!("--profile {e}"))?;
+    let source = source(&router, &a.embedding)?;
+    let mut route = router.options();
+    if let Some(k) = a.soft {
+        route = route.soft(k);
+    }
+    if a.hard {
+        route = route.hard();
+    }
+    let opts = EvalOptions::default().route_options(route.check().map_err(option_error)?);
+    let HeldOut { report, .. } = held_out(
+        &router,
+        &source,
+        a.embedding.embeddings.as_deref(),
+        &a.prompts,
+        &a.results,
+        &opts,
+        &a.baselines,
+        quiet,
+    )?;
 
     if let Some(path) = &a.plot {
         std::fs::write(path, report.to_svg()).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -284,4 +376,166 @@ fn print_table(router: &Router, r: &EvalReport) {
     }
     qab_row("hull of single models", &r.hull_qab_values, r.hull_qab);
     qab_row("oracle", &r.oracle.qab.values, r.oracle.qab.mean);
+}
+
+/// `aurora eval --cv N`: build on N−1 folds, score the held-out fold, for
+/// each fold; print the per-fold QAB of the router, the hull and the oracle
+/// and their means.
+fn cross_validate(a: &EvalArgs, folds: usize, quiet: bool) -> CliResult {
+    if !(2..=20).contains(&folds) {
+        return Err(format!("--cv {folds}: must be between 2 and 20 folds").into());
+    }
+    if !a.baselines.baseline.is_empty() {
+        return Err(
+            "--baseline is not available with --cv (see benches/routing_quality.sh)".into(),
+        );
+    }
+    if let Some(plot) = &a.plot {
+        check_out_path(plot, "--plot", &["svg"])?;
+    }
+    let models = a.models.as_deref().ok_or("--cv needs --models M.json")?;
+    let set = LabelledSet::load(&a.prompts, &a.results, models)?;
+    let texts: Vec<&str> = set.prompts.iter().map(|p| p.text.as_str()).collect();
+    let emb = a.embedding.embed_all(&texts, quiet)?;
+    let fold_of: Vec<usize> = set
+        .prompts
+        .iter()
+        .map(|p| {
+            let h = Sha256::digest(format!("aurora-eval-split:{}", p.id).as_bytes());
+            (u64::from_be_bytes(h[..8].try_into().unwrap_or([0; 8])) % folds as u64) as usize
+        })
+        .collect();
+    let subset = |keep: &dyn Fn(usize) -> bool| -> (LabelledSet, Vec<f32>) {
+        let idx: Vec<usize> = (0..set.prompts.len()).filter(|&i| keep(i)).collect();
+        let mut rows = Vec::with_capacity(idx.len() * emb.matrix.dim());
+        for &i in &idx {
+            rows.extend_from_slice(emb.matrix.row(i).unwrap_or(&[]));
+        }
+        (
+            LabelledSet {
+                prompts: idx.iter().map(|&i| set.prompts[i].clone()).collect(),
+                results: Results {
+                    models: set.results.models.clone(),
+                    correctness: idx
+                        .iter()
+                        .map(|&i| set.results.correctness[i].clone())
+                        .collect(),
+                },
+                models: set.models.clone(),
+            },
+            rows,
+        )
+    };
+    let dim = emb.matrix.dim();
+    let mut rows_out: Vec<(usize, usize, String, EvalReport)> = Vec::new();
+    for f in 0..folds {
+        let (train, tx) = subset(&|i| fold_of[i] != f);
+        let (test, ex) = subset(&|i| fold_of[i] == f);
+        if train.prompts.is_empty() || test.prompts.is_empty() {
+            return Err(format!("--cv {folds}: fold {f} is empty; use fewer folds").into());
+        }
+        let pb = progress::spinner(
+            &format!(
+                "fold {}/{folds}: building a profile on {} prompts",
+                f + 1,
+                train.prompts.len()
+            ),
+            quiet,
+        );
+        let sweep = Sweep::params().seed(42).check()?;
+        let params = ProfileBuilder::params(sweep)
+            .selection(Selection::RoutingCv {
+                ks: a.cv_ks.clone(),
+                top_ks: vec![1, 4, 8, 16],
+            })
+            .check()?;
+        let tx = ndarray::Array2::from_shape_vec((train.prompts.len(), dim), tx)?;
+        let built = params.build(
+            &train,
+            tx.view(),
+            emb.matrix.model_id(),
+            emb.is_mock,
+            &|_, _, _| {},
+        )?;
+        pb.finish_and_clear();
+        let router = Router::from_profile(built.profile)?;
+        let ex = ndarray::Array2::from_shape_vec((test.prompts.len(), dim), ex)?;
+        let y = align_results(router.models(), &test.results)?;
+        let opts =
+            EvalOptions::default().route_options(router.options().check().map_err(option_error)?);
+        let r = evaluate(&router, ex.view(), &y, &opts)?;
+        let how = router
+            .profile()
+            .metadata
+            .routing
+            .as_ref()
+            .map(|r| {
+                if r.clusters_mixed() > 1 {
+                    format!("soft top-{}", r.clusters_mixed())
+                } else {
+                    "hard".into()
+                }
+            })
+            .unwrap_or_else(|| "hard".into());
+        rows_out.push((f, router.cluster_count(), how, r));
+    }
+    let mean = |g: &dyn Fn(&EvalReport) -> f64| {
+        rows_out.iter().map(|(_, _, _, r)| g(r)).sum::<f64>() / folds as f64
+    };
+    if a.json {
+        let v: Vec<serde_json::Value> = rows_out
+            .iter()
+            .map(|(f, k, how, r)| {
+                serde_json::json!({"fold": f, "clusters": k, "assignment": how, "n_prompts": r.n_prompts,
+                    "router_qab": r.qab.mean, "hull_qab": r.hull_qab, "oracle_qab": r.oracle.qab.mean})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "folds": v,
+                "mean": {"router_qab": mean(&|r| r.qab.mean), "hull_qab": mean(&|r| r.hull_qab),
+                         "oracle_qab": mean(&|r| r.oracle.qab.mean)}
+            }))?
+        );
+        return Ok(());
+    }
+    println!(
+        "{folds}-fold cross-validation on {} prompts (folds by sha256(\"aurora-eval-split:<id>\") mod {folds}; each profile built with --select routing-cv on the other folds)",
+        set.prompts.len()
+    );
+    println!();
+    println!(
+        "{:<6} {:>8} {:>9} {:<12} {:>10} {:>9} {:>10}",
+        "fold", "prompts", "clusters", "assignment", "router QAB", "hull QAB", "oracle QAB"
+    );
+    for (f, k, how, r) in &rows_out {
+        println!(
+            "{f:<6} {:>8} {k:>9} {how:<12} {:>10.4} {:>9.4} {:>10.4}",
+            r.n_prompts, r.qab.mean, r.hull_qab, r.oracle.qab.mean
+        );
+    }
+    println!(
+        "{:<6} {:>8} {:>9} {:<12} {:>10.4} {:>9.4} {:>10.4}",
+        "mean",
+        "",
+        "",
+        "",
+        mean(&|r| r.qab.mean),
+        mean(&|r| r.hull_qab),
+        mean(&|r| r.oracle.qab.mean)
+    );
+    let wins = rows_out
+        .iter()
+        .filter(|(_, _, _, r)| r.qab.mean > r.hull_qab)
+        .count();
+    println!(
+        "router − hull of single models: {:+.4} QAB (router ahead on {wins} of {folds} folds)",
+        mean(&|r| r.qab.mean - r.hull_qab)
+    );
+    if let (Some(path), Some((_, _, _, r))) = (&a.plot, rows_out.first()) {
+        std::fs::write(path, r.to_svg()).map_err(|e| format!("--plot {}: {e}", path.display()))?;
+        println!("wrote {} (fold 0)", path.display());
+    }
+    Ok(())
 }

@@ -3,8 +3,10 @@
 mod embedding_args;
 mod eval_cmd;
 mod label_cmd;
+mod paths;
 mod profile_cmd;
 mod progress;
+mod report_cmd;
 mod route_cmd;
 mod routes_cmd;
 #[cfg(feature = "serve")]
@@ -51,6 +53,8 @@ enum Command {
     Profile(profile_cmd::ProfileCommand),
     /// Evaluate a profile on a held-out labelled set: deferral curve, QAB, baselines.
     Eval(eval_cmd::EvalArgs),
+    /// Write one self-contained HTML page that shows a profile: map, error heatmap, deferral curves, candidates.
+    Report(report_cmd::ReportArgs),
     /// Build, annotate, test and show a recursive cluster taxonomy.
     #[command(subcommand)]
     Taxonomy(taxonomy_cmd::TaxonomyCommand),
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Route(a) => route_cmd::run(a),
         Command::Profile(c) => profile_cmd::run(c, cli.quiet),
         Command::Eval(a) => eval_cmd::run(a, cli.quiet),
+        Command::Report(a) => report_cmd::run(a, cli.quiet),
         Command::Taxonomy(c) => taxonomy_cmd::run(c, cli.quiet),
         Command::Templates(c) => templates_cmd::run(c, cli.quiet),
         Command::Routes(c) => routes_cmd::run(c, cli.quiet),

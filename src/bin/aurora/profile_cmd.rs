@@ -6,12 +6,12 @@ use std::time::Instant;
 use aurora_router::build::{ProfileBuilder, Selection};
 use aurora_router::cluster::sweep::Sweep;
 use aurora_router::data::{read_prompts, read_results, LabelledSet};
-use aurora_router::embed::PrecomputedEmbeddings;
 use aurora_router::eval::EvalError;
-use aurora_router::profile::{ModelInfo, Profile, ProfileFile};
+use aurora_router::profile::{ModelInfo, Profile, ProfileFile, SelectionMethod};
 use clap::{Args, Subcommand};
 
-use crate::embedding_args::EmbeddingArgs;
+use crate::embedding_args::{load_npy, EmbeddingArgs};
+use crate::paths::check_out_path;
 use crate::{progress, CliResult};
 
 /// `aurora profile …`
@@ -143,6 +143,10 @@ pub fn run(cmd: ProfileCommand, quiet: bool) -> CliResult {
 
 fn build(a: BuildArgs, quiet: bool) -> CliResult {
     let t0 = Instant::now();
+    check_out_path(&a.out, "--out", &[])?;
+    if let Some(p) = &a.labels_out {
+        check_out_path(p, "--labels-out", &[])?;
+    }
     let set = LabelledSet::load(&a.prompts, &a.results, &a.models)?;
     let texts: Vec<&str> = set.prompts.iter().map(|p| p.text.as_str()).collect();
     let emb = a.embedding.embed_all(&texts, quiet)?;
@@ -253,38 +257,66 @@ fn build(a: BuildArgs, quiet: bool) -> CliResult {
             );
         }
     }
+    let how = match md.selection_method {
+        Some(SelectionMethod::RoutingCv) => {
+            "the number that routed best in cross-validation on these prompts"
+        }
+        _ => "the best separated grouping (silhouette)",
+    };
     println!(
-        "wrote {} ({} bytes): {} clusters by {} {} (silhouette {:.4}), {} models, {} prompts, embeddings {}{} d={}, pseudo-count {}, {:.1}s",
+        "wrote {} ({} KB): {} groups of similar prompts ({how}), {} models, {} prompts, {} embeddings{}, in {:.1} s",
         a.out.display(),
-        std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0),
+        std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0).div_ceil(1024),
         md.n_clusters,
-        md.clustering_algorithm,
-        md.params,
-        md.silhouette_score.unwrap_or(f64::NAN),
         p.models.len(),
         set.prompts.len(),
         md.embedding_model,
         if md.is_mock { " (mock)" } else { "" },
-        md.feature_dim,
-        md.shrinkage.as_ref().map(|s| s.pseudo_count).unwrap_or(0.0),
         t0.elapsed().as_secs_f64()
     );
+    if a.verbose {
+        eprintln!(
+            "  details: {} {}, silhouette {}, {} dimensions, shrinkage pseudo-count {}",
+            md.clustering_algorithm,
+            md.params,
+            md.silhouette_score
+                .map(|s| format!("{s:.4}"))
+                .unwrap_or_else(|| "not computed".into()),
+            md.feature_dim,
+            md.shrinkage.as_ref().map(|s| s.pseudo_count).unwrap_or(0.0),
+        );
+    }
     Ok(())
 }
 
 fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
+    check_out_path(&a.out, "--out", &[])?;
+    if !(a.cost.is_finite() && a.cost > 0.0) {
+        return Err(format!("--cost {}: must be a number > 0", a.cost).into());
+    }
     // Read → modify → write through the container: sections this version
     // does not know are written back byte for byte.
-    let mut file =
-        ProfileFile::read(&a.profile).map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    let mut file = ProfileFile::read(&a.profile).map_err(|e| format!("--profile {e}"))?;
     let mut profile = file
         .require::<Profile>()
-        .map_err(|e| format!("{}: {e}", a.profile.display()))?;
+        .map_err(|e| format!("--profile {}: {e}", a.profile.display()))?;
+    if profile.model_index(&a.name).is_some() && !a.replace {
+        return Err(format!(
+            "--name {}: the profile already has this model; give --replace to re-estimate it",
+            a.name
+        )
+        .into());
+    }
     let prompts = read_prompts(&a.prompts)?;
     let results = read_results(&a.results, &prompts)?;
-    let column = results
-        .model_index(&a.name)
-        .ok_or_else(|| format!("{}: no column named `{}`", a.results.display(), a.name))?;
+    let column = results.model_index(&a.name).ok_or_else(|| {
+        format!(
+            "--results {}: no column named `{}` (--name); columns: {}",
+            a.results.display(),
+            a.name,
+            results.models.join(", ")
+        )
+    })?;
     let md = &profile.metadata;
     if let Some(m) = &a.embedding.embedding_model {
         if m != &md.embedding_model {
@@ -301,12 +333,19 @@ fn add_model(a: AddModelArgs, quiet: bool) -> CliResult {
         // The rows exactly as `aurora route --embeddings` reads them (not
         // re-normalised here), so each prompt lands in the cluster `route
         // --hard` gives it, to the last bit.
-        let model = a
-            .embedding
-            .embedding_model
-            .as_deref()
-            .unwrap_or("precomputed");
-        emb.matrix = PrecomputedEmbeddings::load(path, model)?;
+        let (m, _) = load_npy(
+            path,
+            a.embedding.embedding_model.as_deref(),
+            Some(&md.embedding_model),
+        )?;
+        if m.model_id() != md.embedding_model {
+            return Err(EvalError::EmbeddingModelMismatch {
+                profile: md.embedding_model.clone(),
+                given: m.model_id().to_string(),
+            }
+            .into());
+        }
+        emb.matrix = m;
     }
     if a.embedding.embeddings.is_none()
         && (emb.matrix.model_id() != md.embedding_model || emb.is_mock != md.is_mock)

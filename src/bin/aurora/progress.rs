@@ -18,3 +18,24 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     pb.set_prefix(what.to_string());
     pb
 }
+
+/// A spinner for a step of unknown length: says `what` on stderr (one line
+/// when stderr is not a terminal, a ticking spinner when it is), nothing
+/// with `quiet`.
+pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    if !std::io::stderr().is_terminal() {
+        eprintln!("{what} …");
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(what.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}

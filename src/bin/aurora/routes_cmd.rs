@@ -287,7 +287,9 @@ fn run_match(a: MatchArgs) -> CliResult {
         })?;
         routes.match_embedding(&v)?
     } else if let (Some(path), Some(row)) = (&a.embeddings, a.row) {
-        let model = a.embedding_model.as_deref();
+        // The model named by the flag, else by the .npy's sidecar.
+        let named = crate::embedding_args::npy_model_name(path, a.embedding_model.as_deref())?;
+        let model = named.as_deref();
         let e = PrecomputedEmbeddings::load(path, model.unwrap_or(routes.embedding_model()))?;
         check_model(&routes, model, e.dim())?;
         routes.match_embedding(e.row(row)?)?

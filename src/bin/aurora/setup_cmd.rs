@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aurora_router::dataset::read_prompts;
-use aurora_router::embed::{detect_model, open_model, CactusEmbedder, Embedder};
+use aurora_router::embed::{detect_model, open_model, CactusEmbedder, Embedder, NpySidecar};
 use clap::Args;
 
 use crate::embedding_args::embed_rows;
+use crate::paths::check_out_path;
 use crate::CliResult;
 
 /// Flags of `aurora doctor`.
@@ -139,13 +140,27 @@ pub fn embed(a: EmbedArgs) -> CliResult {
 
 /// `aurora embed --prompts P.jsonl --out E.npy`.
 fn embed_file(e: &dyn Embedder, prompts: &Path, out: &Path, a: &EmbedArgs) -> CliResult {
+    check_out_path(out, "--out", &["npy"])?;
     let p = read_prompts(prompts)?;
     let texts: Vec<&str> = p.iter().map(|p| p.text.as_str()).collect();
     let start = Instant::now();
     let data = embed_rows(e, &texts, a.quiet)?;
     let secs = start.elapsed().as_secs_f64();
     write_npy(out, texts.len(), e.dim(), &data, a.f32_rows)
-        .map_err(|err| format!("{}: cannot write: {err}", out.display()))?;
+        .map_err(|err| format!("--out {}: cannot write: {err}", out.display()))?;
+    // The sidecar E.npy.json: which model made the rows, so that every
+    // reader can refuse them for a profile of another model.
+    let normalized = data
+        .chunks(e.dim().max(1))
+        .all(|r| (r.iter().map(|x| x * x).sum::<f32>().sqrt() - 1.0).abs() < 1e-3);
+    NpySidecar {
+        model: e.model_id().to_string(),
+        dim: e.dim(),
+        normalized,
+        count: texts.len(),
+        is_mock: e.is_mock(),
+    }
+    .write(out)?;
     let rate = texts.len() as f64 / secs.max(1e-9);
     let dtype = if a.f32_rows { "float32" } else { "float16" };
     if a.json {

@@ -149,7 +149,9 @@ impl ServingArgs {
     }
 
     fn load_npy(&self, path: &Path, rows: usize) -> CliResult<PrecomputedEmbeddings> {
-        let name = self.embedding_model.as_deref().unwrap_or("precomputed");
+        // The model named by the flag, else by the .npy's sidecar.
+        let named = crate::embedding_args::npy_model_name(path, self.embedding_model.as_deref())?;
+        let name = named.as_deref().unwrap_or("precomputed");
         let mut m = PrecomputedEmbeddings::load(path, name)?;
         m.check_rows(rows)?;
         m.normalize_rows()?;
