@@ -38,7 +38,7 @@ const TOKEN_BUDGET: usize = 2048;
 /// Splits `order` (indices sorted by decreasing length) into batches of at
 /// most [`BATCH`] texts and [`TOKEN_BUDGET`] padded tokens (a longer text
 /// than the budget goes alone).
-fn token_batches<'a>(order: &'a [usize], len: impl Fn(usize) -> usize) -> Vec<&'a [usize]> {
+fn token_batches(order: &[usize], len: impl Fn(usize) -> usize) -> Vec<&[usize]> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < order.len() {
