@@ -4,6 +4,8 @@
 //! runs it on the shipped profile and compares every decision it prints
 //! with the Rust [`Router`]'s.
 //!
+//! `AURORA_ASAN=1` compiles the C program with AddressSanitizer, LeakSanitizer
+//! and UBSan (`scripts/test-c-asan.sh`).
 //! `AURORA_VALGRIND=1` runs the program under valgrind's memcheck (no leaks,
 //! no invalid accesses); scripts/test-c.sh sets it, and CI runs that.
 //! Off x86-64 Linux the program is cross-compiled with
@@ -141,8 +143,20 @@ fn c_program_matches_the_rust_router() {
     let dir = tempfile::tempdir().unwrap();
 
     // Compile and link against the staticlib and the committed header.
+    // `AURORA_ASAN=1`: with AddressSanitizer + LeakSanitizer (+ UBSan) in the
+    // C program; they intercept every malloc/free, the Rust library's too.
+    let asan = std::env::var("AURORA_ASAN").is_ok_and(|v| v == "1");
     let exe = dir.path().join("route_test");
     let status = Command::new(&cc)
+        .args(if asan {
+            &[
+                "-fsanitize=address,undefined",
+                "-fno-omit-frame-pointer",
+                "-fno-sanitize-recover=all",
+            ][..]
+        } else {
+            &[][..]
+        })
         .args([
             "-std=c11",
             "-D_POSIX_C_SOURCE=200809L",
@@ -220,6 +234,11 @@ fn c_program_matches_the_rust_router() {
     cmd_line.extend(args);
     let output = Command::new(&cmd_line[0])
         .args(&cmd_line[1..])
+        .env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=1:halt_on_error=1",
+        )
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", cmd_line[0]));
     let stdout = String::from_utf8_lossy(&output.stdout);
