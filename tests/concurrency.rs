@@ -30,8 +30,8 @@ fn eight_threads_on_one_router_give_the_single_thread_answers() {
     let router =
         Arc::new(Router::from_path(common::root().join("profiles/mmlu_pro-minilm.json")).unwrap());
     let qs = Arc::new(queries(400, router.dim(), 7));
-    let prefs = [0.0f32, 0.3, 0.9];
-    let answer = |r: &Router, q: &[f32], pref: f32| {
+    let prefs = [0.0f64, 0.3, 0.9];
+    let answer = |r: &Router, q: &[f32], pref: f64| {
         let opts = r.options().cost_preference(pref).check().unwrap();
         let d = r.route_embedding(q, &opts).unwrap();
         (
@@ -112,7 +112,7 @@ fn eight_threads_on_one_cluster_store() {
     // per group.
     let params = || StreamParams::new().check().unwrap();
     let dim = 8;
-    let items = |g: usize| queries(150, dim, 100 + g as u64);
+    let items = move |g: usize| queries(150, dim, 100 + g as u64);
     let single = ClusterStore::in_memory("m", dim, params()).unwrap();
     for g in 0..THREADS * 2 {
         for (i, v) in items(g).iter().enumerate() {

@@ -63,7 +63,6 @@ fn an_edited_error_rate_is_rejected() {
     let mut bytes = text.into_bytes();
     bytes[digit] = if bytes[digit] == b'1' { b'2' } else { b'1' };
     assert!(is_seal_error(&bytes));
-    assert!(Router::from_json(&common::unseal(&bytes)).is_ok());
 }
 
 #[test]

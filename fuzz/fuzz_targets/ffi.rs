@@ -144,7 +144,7 @@ fn fixed() -> &'static Fixed {
             "templates":[{{"incoming":"what time is it","response":"It is noon.","support":2}},
             {{"incoming":"thanks","response":"You're welcome.","support":1}}]}}}}"#
         );
-        let t = aurora_templates_load(templates.as_ptr(), templates.len(), e);
+        let t = aurora_templates_load_with_threshold(templates.as_ptr(), templates.len(), e, 0.5);
         Fixed {
             embedder: e as usize,
             router: r as usize,

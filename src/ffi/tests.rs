@@ -209,7 +209,8 @@ fn a_panic_inside_every_entry_point_is_reported() {
         .templates
         .push(crate::templates::Template::new("hello there", "hi", 2));
     let tjson = section.to_file_json().unwrap();
-    let templates = unsafe { aurora_templates_load(tjson.as_ptr(), tjson.len(), e) };
+    let templates =
+        unsafe { aurora_templates_load_with_threshold(tjson.as_ptr(), tjson.len(), e, 0.5) };
     assert!(!templates.is_null(), "{}", last_error());
     let pool_profile = br#"{"version":"2.0",
       "metadata":{"n_clusters":2,"feature_dim":2,"embedding_model":"toy","is_mock":true,

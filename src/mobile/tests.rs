@@ -318,7 +318,7 @@ fn a_panic_inside_every_exported_method_raises() {
         .templates
         .push(crate::templates::Template::new("hello there", "hi", 2));
     let tjson = section.to_file_json().unwrap();
-    let templates = Templates::load(tjson.clone(), embedder.clone()).unwrap();
+    let templates = Templates::load_with_threshold(tjson.clone(), embedder.clone(), 0.5).unwrap();
     let pool_json = br#"{"version":"2.0",
       "metadata":{"n_clusters":2,"feature_dim":2,"embedding_model":"toy","is_mock":true,
         "silhouette_score":0.5,"clustering_algorithm":"kmeans","params":{"k":2},"selection":[],
