@@ -136,15 +136,14 @@ fn hostile_headers_are_refused_quickly() {
     let mut nested = npy_bytes("<f4", &[1, 1], false, &f32_payload(&[1.0]));
     let at = nested.iter().position(|&b| b == b'(').unwrap();
     nested.splice(at..at, b"((((".iter().copied());
-    assert!(err(&nested).contains("malformed header"), "{}", err(&nested));
+    assert!(
+        err(&nested).contains("malformed header"),
+        "{}",
+        err(&nested)
+    );
     let mut long = b"\x93NUMPY\x02\x00".to_vec();
     long.extend_from_slice(&(1u32 << 20).to_le_bytes());
     assert!(err(&long).contains("header of"), "{}", err(&long));
-    let huge = npy_bytes(
-        "<f4",
-        &[1 << 40, 1 << 30],
-        false,
-        &f32_payload(&[1.0; 4]),
-    );
+    let huge = npy_bytes("<f4", &[1 << 20, 1 << 20], false, &f32_payload(&[1.0; 4]));
     assert!(err(&huge).contains("truncated"), "{}", err(&huge));
 }

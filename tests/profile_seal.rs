@@ -107,3 +107,25 @@ fn every_section_writer_seals() {
         ))
     ));
 }
+
+/// The file-size cap: bytes, files and devices larger than
+/// `MAX_FILE_BYTES` are refused without being read whole.
+#[test]
+fn oversized_files_are_refused() {
+    use aurora_router::profile::MAX_FILE_BYTES;
+    let big = vec![b' '; MAX_FILE_BYTES + 1];
+    assert!(matches!(
+        ProfileFile::from_json(&big),
+        Err(ProfileError::Invalid { ref reason, .. }) if reason.contains("limit")
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.json");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(MAX_FILE_BYTES as u64 + 1).unwrap(); // sparse
+    let err = ProfileFile::read(&path).unwrap_err().to_string();
+    assert!(err.contains("huge.json") && err.contains("limit"), "{err}");
+    if std::path::Path::new("/dev/zero").exists() {
+        let err = ProfileFile::read("/dev/zero").unwrap_err().to_string();
+        assert!(err.contains("limit"), "{err}");
+    }
+}

@@ -38,7 +38,10 @@ const MAX_NPY_HEADER: usize = 65_535;
 fn check_npy_header(bytes: &[u8], path: &Path) -> Result<(), EmbedError> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
-        return Err(npy_err(path, "not a valid .npy file: no NUMPY magic".into()));
+        return Err(npy_err(
+            path,
+            "not a valid .npy file: no NUMPY magic".into(),
+        ));
     }
     let (len, start) = match bytes[6] {
         1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),

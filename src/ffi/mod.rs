@@ -34,7 +34,6 @@ use crate::route::{RouteDecision, RouteError, RouteOptions, Router};
 
 mod stream;
 pub use stream::{AuroraStreamInsertion, AuroraStreamStore};
-/// Test-only panic injection (feature `fault-injection`; a no-op otherwise).
 #[cfg(any(test, feature = "fault-injection"))]
 pub mod fault;
 #[cfg(not(any(test, feature = "fault-injection")))]

@@ -369,20 +369,28 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, ProfileError> {
     };
     // Never read more than the limit (a hostile file, or a device such as
     // /dev/zero whose reported size is 0).
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(ProfileError::invalid(
+    let too_big = || {
+        ProfileError::invalid(
             "",
             format!(
                 "{}: larger than the {MAX_FILE_BYTES}-byte limit",
                 path.display()
             ),
-        ));
+        )
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_FILE_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_big());
     }
     Ok(bytes)
 }
