@@ -146,4 +146,9 @@ fn hostile_headers_are_refused_quickly() {
     assert!(err(&long).contains("header of"), "{}", err(&long));
     let huge = npy_bytes("<f4", &[1 << 20, 1 << 20], false, &f32_payload(&[1.0; 4]));
     assert!(err(&huge).contains("truncated"), "{}", err(&huge));
+    // Found by `cargo fuzz run npy`: a shape whose element count overflows
+    // 64 bits panicked (overflow) inside the header parser.
+    let path = common::root().join("tests/fuzz_regressions/npy-shape-overflow-crash.npy");
+    let msg = err(&std::fs::read(path).unwrap());
+    assert!(msg.contains("2^64"), "{msg}");
 }

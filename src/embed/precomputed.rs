@@ -85,6 +85,32 @@ fn check_npy_header(bytes: &[u8], path: &Path) -> Result<(), EmbedError> {
             ));
         }
     }
+    // The shape's element count must fit in 64 bits (the parser multiplies
+    // it unchecked; found by fuzzing).
+    if let (Some(open), Some(close)) = (
+        header.iter().position(|&b| b == b'('),
+        header.iter().position(|&b| b == b')'),
+    ) {
+        if open < close {
+            let mut count: Option<u64> = Some(1);
+            for dim in header[open + 1..close].split(|&b| b == b',') {
+                let dim = std::str::from_utf8(dim).unwrap_or("").trim();
+                if dim.is_empty() || !dim.bytes().all(|b| b.is_ascii_digit()) {
+                    continue;
+                }
+                count = dim
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|d| count.and_then(|c| c.checked_mul(d)));
+            }
+            if count.is_none() {
+                return Err(npy_err(
+                    path,
+                    "truncated: the header's shape has more elements than 2^64".into(),
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
