@@ -6,7 +6,6 @@
 set -euo pipefail
 aurora=$(realpath "$1")
 cd "$(dirname "$0")/.."
-root=$PWD
 c=fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -87,6 +86,7 @@ open(sys.argv[1] + "/header_only.npy", "wb").write(b"\x93NUMPY\x01\x00v\x00{'des
 PY2
 
 # Readers: selector byte + file (see fuzz_targets/data_readers.rs).
+# shellcheck disable=SC2059 # the byte is built as a printf escape
 sel() { printf "\\x$(printf %02x "$1")"; }
 { sel 0; head -n 3 tests/fixtures/mmlu_small/prompts.jsonl; } >"$c/data_readers/prompts"
 { sel 1; printf 'id,m1,m2\n1,0,1\nb,1,0.5\n'; } >"$c/data_readers/results"
