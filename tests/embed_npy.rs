@@ -151,4 +151,8 @@ fn hostile_headers_are_refused_quickly() {
     let path = common::root().join("tests/fuzz_regressions/npy-shape-overflow-crash.npy");
     let msg = err(&std::fs::read(path).unwrap());
     assert!(msg.contains("2^64"), "{msg}");
+    // The same with `+16`: shape entries must be plain decimal integers.
+    let path = common::root().join("tests/fuzz_regressions/npy-shape-plus-sign-crash.npy");
+    let msg = err(&std::fs::read(path).unwrap());
+    assert!(msg.contains("decimal integer"), "{msg}");
 }

@@ -95,8 +95,18 @@ fn check_npy_header(bytes: &[u8], path: &Path) -> Result<(), EmbedError> {
             let mut count: Option<u64> = Some(1);
             for dim in header[open + 1..close].split(|&b| b == b',') {
                 let dim = std::str::from_utf8(dim).unwrap_or("").trim();
-                if dim.is_empty() || !dim.bytes().all(|b| b.is_ascii_digit()) {
+                if dim.is_empty() {
                     continue;
+                }
+                // numpy writes plain decimal digits; refuse anything else
+                // (`+16`, `1_0`, `0x10` slipped past a digits-only check).
+                if !dim.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(npy_err(
+                        path,
+                        format!(
+                            "not a valid .npy file: shape entry `{dim}` is not a decimal integer"
+                        ),
+                    ));
                 }
                 count = dim
                     .parse::<u64>()
