@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, lints, the tests on x86-64 and on aarch64
 # (under qemu), the HTML report in headless Chromium, the C ABI under
-# valgrind, the Kotlin bindings on the JVM, the
+# valgrind and ASan/LSan, the Kotlin bindings on the JVM, the
 # generated header / bindings check, shellcheck, the bindgen reproduction
 # check, and the mobile staticlibs (with the uniffi API, as apps ship them).
 # Run scripts/setup.sh once first on a new machine.
@@ -46,6 +46,9 @@ FEATURES="$features" bash scripts/test-report.sh
 
 step "the C ABI from C, under valgrind"
 bash scripts/test-c.sh
+
+step "the C ABI from C, under AddressSanitizer + LeakSanitizer + UBSan"
+bash scripts/test-c-asan.sh
 
 step "the Kotlin bindings on the JVM"
 bash scripts/test-kotlin.sh

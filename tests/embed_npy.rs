@@ -123,3 +123,36 @@ fn missing_file_names_the_path() {
         "{m}"
     );
 }
+
+/// Found by `cargo fuzz run npy` (tests/fuzz_regressions): a header with 24
+/// nested `[` made the header parser run for minutes. Refused at once now,
+/// as are nested parentheses, headers over 64 KiB and shapes larger than
+/// the data.
+#[test]
+fn hostile_headers_are_refused_quickly() {
+    let path = common::root().join("tests/fuzz_regressions/npy-nested-header-timeout.npy");
+    let msg = err(&std::fs::read(path).unwrap());
+    assert!(msg.contains("structured"), "{msg}");
+    let mut nested = npy_bytes("<f4", &[1, 1], false, &f32_payload(&[1.0]));
+    let at = nested.iter().position(|&b| b == b'(').unwrap();
+    nested.splice(at..at, b"((((".iter().copied());
+    assert!(
+        err(&nested).contains("malformed header"),
+        "{}",
+        err(&nested)
+    );
+    let mut long = b"\x93NUMPY\x02\x00".to_vec();
+    long.extend_from_slice(&(1u32 << 20).to_le_bytes());
+    assert!(err(&long).contains("header of"), "{}", err(&long));
+    let huge = npy_bytes("<f4", &[1 << 20, 1 << 20], false, &f32_payload(&[1.0; 4]));
+    assert!(err(&huge).contains("truncated"), "{}", err(&huge));
+    // Found by `cargo fuzz run npy`: a shape whose element count overflows
+    // 64 bits panicked (overflow) inside the header parser.
+    let path = common::root().join("tests/fuzz_regressions/npy-shape-overflow-crash.npy");
+    let msg = err(&std::fs::read(path).unwrap());
+    assert!(msg.contains("2^64"), "{msg}");
+    // The same with `+16`: shape entries must be plain decimal integers.
+    let path = common::root().join("tests/fuzz_regressions/npy-shape-plus-sign-crash.npy");
+    let msg = err(&std::fs::read(path).unwrap());
+    assert!(msg.contains("decimal integer"), "{msg}");
+}

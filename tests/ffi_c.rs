@@ -6,7 +6,7 @@
 //! [`Router`]'s and `RouteSet`'s.
 //!
 //! `AURORA_ASAN=1` compiles the C programs with AddressSanitizer,
-//! LeakSanitizer and UBSan.
+//! LeakSanitizer and UBSan (`scripts/test-c-asan.sh`).
 //! `AURORA_VALGRIND=1` runs the program under valgrind's memcheck (no leaks,
 //! no invalid accesses); scripts/test-c.sh sets it, and CI runs that.
 //! Off x86-64 Linux the program is cross-compiled with

@@ -150,3 +150,96 @@ fn add_model_keeps_unknown_sections_and_counts_what_route_hard_routes() {
     // the same global error: the copy is the same column.
     assert_eq!(counts.iter().sum::<u64>(), n as u64);
 }
+
+/// `aurora profile verify|seal`: a hand-edited file fails `verify` with an
+/// error naming it, `seal` re-seals it, and `verify` then passes.
+#[test]
+fn cli_verify_and_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = dir.path().join("sealed.json");
+    let edited = dir.path().join("hand-edited.json");
+    let file = ProfileFile::from_json_ignoring_seal(&std::fs::read(shipped()).unwrap()).unwrap();
+    file.write(&sealed).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| aurora_cmd().args(args).output().unwrap();
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+
+    let o = run(&[os("profile"), os("verify"), sealed.as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("seal OK") && out.contains("router"), "{out}");
+
+    // A hand edit (a model's recorded accuracy): the seal no longer matches.
+    let text = std::fs::read_to_string(&sealed).unwrap().replacen(
+        "\"accuracy\":0.4114",
+        "\"accuracy\":0.4115",
+        1,
+    );
+    assert!(text.contains("0.4115"));
+    std::fs::write(&edited, text).unwrap();
+    let o = run(&[os("profile"), os("verify"), edited.as_os_str()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("hand-edited.json") && err.contains("seal"),
+        "{err}"
+    );
+
+    // Re-sealed into another file, then in place.
+    let resealed = dir.path().join("resealed.json");
+    let o = run(&[
+        os("profile"),
+        os("seal"),
+        edited.as_os_str(),
+        os("--out"),
+        resealed.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(run(&[os("profile"), os("verify"), resealed.as_os_str()])
+        .status
+        .success());
+    assert!(!run(&[os("profile"), os("verify"), edited.as_os_str()])
+        .status
+        .success());
+    let o = run(&[os("profile"), os("seal"), edited.as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(&edited).unwrap(),
+        std::fs::read(&resealed).unwrap()
+    );
+
+    // An unsealed file: verify refuses it unless told, naming the file.
+    let legacy = root().join("tests/fixtures/profile-v2/mmlu_pro-minilm.json");
+    let o = run(&[os("profile"), os("verify"), legacy.as_os_str()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mmlu_pro-minilm.json") && err.contains("not sealed"),
+        "{err}"
+    );
+    assert!(run(&[
+        os("profile"),
+        os("verify"),
+        os("--allow-unsealed"),
+        legacy.as_os_str()
+    ])
+    .status
+    .success());
+
+    // An invalid section is not sealed; the error names the file.
+    let invalid = dir.path().join("invalid.json");
+    let text = std::fs::read_to_string(&sealed)
+        .unwrap()
+        .replacen("\"cost\":", "\"cost\":-", 1);
+    std::fs::write(&invalid, text).unwrap();
+    let o = run(&[os("profile"), os("seal"), invalid.as_os_str()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("invalid.json") && err.contains("cost"),
+        "{err}"
+    );
+    // A missing file.
+    let o = run(&[os("profile"), os("verify"), os("no-such-profile.json")]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-profile.json"));
+}

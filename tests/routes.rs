@@ -148,7 +148,8 @@ fn error_empty_route_set() {
         Err(RoutesError::Empty(_))
     ));
     // A section with no names.
-    let mut v: Value = serde_json::from_slice(&built().to_json().unwrap()).unwrap();
+    let mut v: Value =
+        serde_json::from_slice(&common::unseal(&built().to_json().unwrap())).unwrap();
     v["routes"]["names"] = serde_json::json!([]);
     let err = RouteSet::from_json(v.to_string().as_bytes()).unwrap_err();
     assert!(err.to_string().contains("routes.names"), "{err}");
@@ -156,7 +157,8 @@ fn error_empty_route_set() {
 
 #[test]
 fn error_duplicate_route_names() {
-    let mut v: Value = serde_json::from_slice(&built().to_json().unwrap()).unwrap();
+    let mut v: Value =
+        serde_json::from_slice(&common::unseal(&built().to_json().unwrap())).unwrap();
     let first = v["routes"]["names"][0].clone();
     v["routes"]["names"][1] = first;
     let err = RouteSet::from_json(v.to_string().as_bytes()).unwrap_err();

@@ -228,7 +228,7 @@ fn bad_inputs_get_typed_errors() {
     // A template file from a newer version.
     let mut sec = TemplatesSection::new("m");
     sec.templates.push(Template::new("a", "b", 1));
-    let newer = String::from_utf8(sec.to_file_json().unwrap())
+    let newer = String::from_utf8(common::unseal(&sec.to_file_json().unwrap()))
         .unwrap()
         .replace("\"format\":\"1.0\"", "\"format\":\"2.0\"");
     assert!(newer.contains("2.0"));

@@ -28,6 +28,102 @@ pub struct PrecomputedEmbeddings {
     data: Vec<f32>,
 }
 
+/// Largest `.npy` header accepted (the format's own limit for version 1).
+const MAX_NPY_HEADER: usize = 65_535;
+
+/// Checks the `.npy` header's shape before the Python-literal parser sees
+/// it: at most [`MAX_NPY_HEADER`] bytes, one `{…}` dict, no `[` (structured
+/// dtypes are not supported) and no nested `(`. A deeply nested header made
+/// the parser run for minutes (found by fuzzing, `fuzz/` target `npy`).
+fn check_npy_header(bytes: &[u8], path: &Path) -> Result<(), EmbedError> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
+        return Err(npy_err(
+            path,
+            "not a valid .npy file: no NUMPY magic".into(),
+        ));
+    }
+    let (len, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => {
+            return Err(npy_err(
+                path,
+                format!("not a valid .npy file: format version {v}"),
+            ))
+        }
+    };
+    if len > MAX_NPY_HEADER {
+        return Err(npy_err(
+            path,
+            format!("header of {len} bytes (at most {MAX_NPY_HEADER})"),
+        ));
+    }
+    let header = &bytes[start..bytes.len().min(start + len)];
+    let (mut paren, mut brace) = (0i32, 0i32);
+    for &b in header {
+        match b {
+            b'[' => {
+                return Err(npy_err(
+                    path,
+                    "unsupported dtype: structured arrays are not embeddings".into(),
+                ))
+            }
+            b'(' => paren += 1,
+            b')' => paren -= 1,
+            b'{' => brace += 1,
+            b'}' => brace -= 1,
+            _ => {}
+        }
+        if !(0..=1).contains(&paren) || !(0..=1).contains(&brace) {
+            return Err(npy_err(
+                path,
+                "not a valid .npy file: malformed header".into(),
+            ));
+        }
+    }
+    // The shape's element count must fit in 64 bits (the parser multiplies
+    // it unchecked; found by fuzzing).
+    if let (Some(open), Some(close)) = (
+        header.iter().position(|&b| b == b'('),
+        header.iter().position(|&b| b == b')'),
+    ) {
+        if open < close {
+            let mut count: Option<u64> = Some(1);
+            for dim in header[open + 1..close].split(|&b| b == b',') {
+                let dim = std::str::from_utf8(dim).unwrap_or("").trim();
+                if dim.is_empty() {
+                    continue;
+                }
+                // numpy writes plain decimal digits; refuse anything else
+                // (`+16`, `1_0`, `0x10` slipped past a digits-only check).
+                if !dim.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(npy_err(
+                        path,
+                        format!(
+                            "not a valid .npy file: shape entry `{dim}` is not a decimal integer"
+                        ),
+                    ));
+                }
+                count = dim
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|d| count.and_then(|c| c.checked_mul(d)));
+            }
+            if count.is_none() {
+                return Err(npy_err(
+                    path,
+                    "truncated: the header's shape has more elements than 2^64".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl PrecomputedEmbeddings {
     /// Loads a `.npy` file. `model_id` names the model that produced the
     /// vectors (recorded in profiles; `"precomputed"` when unknown).
@@ -39,6 +135,7 @@ impl PrecomputedEmbeddings {
 
     /// Parses `.npy` bytes; `path` is only used in error messages.
     pub fn from_npy_bytes(bytes: &[u8], path: &Path, model_id: &str) -> Result<Self, EmbedError> {
+        check_npy_header(bytes, path)?;
         let npy = npyz::NpyFile::new(bytes)
             .map_err(|e| npy_err(path, format!("not a valid .npy file: {e}")))?;
         let shape = npy.shape().to_vec();
@@ -57,6 +154,17 @@ impl PrecomputedEmbeddings {
         let (rows, dim) = (shape[0] as usize, shape[1] as usize);
         if rows == 0 || dim == 0 {
             return Err(npy_err(path, format!("empty matrix of shape {shape:?}")));
+        }
+        // A hostile shape must not allocate beyond the data present.
+        let values = usize::try_from(shape[0])
+            .ok()
+            .zip(usize::try_from(shape[1]).ok())
+            .and_then(|(r, d)| r.checked_mul(d));
+        if values.is_none_or(|v| v > bytes.len() / 2) {
+            return Err(npy_err(
+                path,
+                format!("truncated: shape {shape:?} needs more data than the file holds"),
+            ));
         }
         let descr = match npy.dtype() {
             npyz::DType::Plain(t) => t.to_string(),

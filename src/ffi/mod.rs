@@ -34,6 +34,10 @@ use crate::route::{RouteDecision, RouteError, RouteOptions, Router};
 
 mod stream;
 pub use stream::{AuroraStreamInsertion, AuroraStreamStore};
+#[cfg(any(test, feature = "fault-injection"))]
+pub mod fault;
+#[cfg(not(any(test, feature = "fault-injection")))]
+pub(crate) mod fault;
 
 /// Status codes of the C ABI (`int32_t`): 0 is success, errors are negative.
 #[repr(i32)]
@@ -137,16 +141,10 @@ thread_local! {
     static LAST_ERROR: RefCell<(i32, CString)> = RefCell::new((0, CString::default()));
 }
 
-#[cfg(test)]
-thread_local! {
-    /// Test hook: the next guarded entry point on this thread panics.
-    static INJECT_PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
 /// Makes the next C ABI call on this thread panic inside its guard (tests).
 #[cfg(test)]
 pub(crate) fn inject_panic() {
-    INJECT_PANIC.with(|p| p.set(true));
+    fault::inject_panic();
 }
 
 fn set_last_error(status: AuroraStatus, message: &str) {
@@ -172,10 +170,7 @@ fn guard<T>(
     body: impl FnOnce() -> Result<T, FfiError>,
 ) -> T {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        #[cfg(test)]
-        if INJECT_PANIC.with(|p| p.replace(false)) {
-            panic!("injected test panic");
-        }
+        fault::point();
         body()
     }));
     match result {
@@ -301,7 +296,12 @@ fn into_handle(router: Router) -> *mut AuroraRouter {
 /// The library's version, e.g. `"0.1.0"` (static; never freed).
 #[no_mangle]
 pub extern "C" fn aurora_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    catch_unwind(|| {
+        fault::point();
+        VERSION.as_ptr().cast()
+    })
+    .unwrap_or(c"".as_ptr())
 }
 
 /// This thread's last error message (`""` if there was none). Borrowed:
@@ -310,6 +310,7 @@ pub extern "C" fn aurora_version() -> *const c_char {
 pub extern "C" fn aurora_last_error() -> *const c_char {
     // Not `guard`: reading the error must not replace it.
     catch_unwind(|| {
+        fault::point();
         LAST_ERROR
             .try_with(|e| e.borrow().1.as_ptr())
             .unwrap_or(c"".as_ptr())
@@ -321,7 +322,11 @@ pub extern "C" fn aurora_last_error() -> *const c_char {
 /// `AuroraStatus`.
 #[no_mangle]
 pub extern "C" fn aurora_last_error_code() -> i32 {
-    catch_unwind(|| LAST_ERROR.try_with(|e| e.borrow().0).unwrap_or(0)).unwrap_or(0)
+    catch_unwind(|| {
+        fault::point();
+        LAST_ERROR.try_with(|e| e.borrow().0).unwrap_or(0)
+    })
+    .unwrap_or(0)
 }
 
 /// Frees a string returned (as `char *`) by this library. `NULL` is a no-op.

@@ -21,6 +21,7 @@ impl MiniLmEmbedder {
     /// `model.safetensors`, `tokenizer.json`, `modules.json`, pooling config).
     #[uniffi::constructor]
     pub fn new(path: String) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Ok(Arc::new(MiniLmEmbedder {
             inner: embed::MiniLmEmbedder::open(path)?,
         }))
@@ -28,6 +29,7 @@ impl MiniLmEmbedder {
 
     /// Embeds several texts at once (faster than one by one), in order.
     pub fn embed_batch(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, RouterError> {
+        crate::ffi::fault::point();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         Ok(embed::Embedder::embed_batch(&self.inner, &refs)?)
     }
@@ -36,18 +38,22 @@ impl MiniLmEmbedder {
 #[uniffi::export]
 impl Embedder for MiniLmEmbedder {
     fn embed(&self, text: String) -> Result<Vec<f32>, RouterError> {
+        crate::ffi::fault::point();
         Ok(embed::Embedder::embed(&self.inner, &text)?)
     }
 
     fn dim(&self) -> u32 {
+        crate::ffi::fault::point();
         embed::Embedder::dim(&self.inner) as u32
     }
 
     fn model_id(&self) -> String {
+        crate::ffi::fault::point();
         embed::Embedder::model_id(&self.inner).to_string()
     }
 
     fn is_mock(&self) -> bool {
+        crate::ffi::fault::point();
         false
     }
 }

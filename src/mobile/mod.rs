@@ -177,6 +177,7 @@ impl CactusEmbedder {
     /// Opens the Cactus model at `path`.
     #[uniffi::constructor]
     pub fn new(path: String) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Ok(Arc::new(CactusEmbedder {
             inner: embed::CactusEmbedder::open(path)?,
         }))
@@ -186,6 +187,7 @@ impl CactusEmbedder {
     /// an error when the real engine is linked).
     #[uniffi::constructor]
     pub fn mock(dim: u32) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Ok(Arc::new(CactusEmbedder {
             inner: embed::CactusEmbedder::mock(dim as usize)?,
         }))
@@ -195,18 +197,22 @@ impl CactusEmbedder {
 #[uniffi::export]
 impl Embedder for CactusEmbedder {
     fn embed(&self, text: String) -> Result<Vec<f32>, RouterError> {
+        crate::ffi::fault::point();
         Ok(embed::Embedder::embed(&self.inner, &text)?)
     }
 
     fn dim(&self) -> u32 {
+        crate::ffi::fault::point();
         embed::Embedder::dim(&self.inner) as u32
     }
 
     fn model_id(&self) -> String {
+        crate::ffi::fault::point();
         embed::Embedder::model_id(&self.inner).to_string()
     }
 
     fn is_mock(&self) -> bool {
+        crate::ffi::fault::point();
         embed::Embedder::is_mock(&self.inner)
     }
 }
@@ -405,12 +411,14 @@ impl MobileRouter {
     /// Loads a router from profile JSON text.
     #[uniffi::constructor]
     pub fn from_json(json: String) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Self::from_bytes(json.into_bytes())
     }
 
     /// Loads a router from profile JSON bytes (`Data` / `ByteArray`).
     #[uniffi::constructor]
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Ok(Arc::new(MobileRouter {
             inner: route::Router::from_json(&bytes)?,
         }))
@@ -419,6 +427,7 @@ impl MobileRouter {
     /// Loads a router from a profile file.
     #[uniffi::constructor]
     pub fn from_path(path: String) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Ok(Arc::new(MobileRouter {
             inner: route::Router::from_path(path)?,
         }))
@@ -431,6 +440,7 @@ impl MobileRouter {
         embedding: Vec<f32>,
         cost_preference: f64,
     ) -> Result<Decision, RouterError> {
+        crate::ffi::fault::point();
         self.route_embedding_with(
             embedding,
             Options {
@@ -446,6 +456,7 @@ impl MobileRouter {
         embedding: Vec<f32>,
         options: Options,
     ) -> Result<Decision, RouterError> {
+        crate::ffi::fault::point();
         let opts = options.to_core(&self.inner)?;
         let d = self.inner.route_embedding(&embedding, &opts)?;
         Ok(Decision::from_core(&d))
@@ -459,6 +470,7 @@ impl MobileRouter {
         embedder: Arc<dyn Embedder>,
         cost_preference: f64,
     ) -> Result<Decision, RouterError> {
+        crate::ffi::fault::point();
         self.route_text_with(
             text,
             embedder,
@@ -476,6 +488,7 @@ impl MobileRouter {
         embedder: Arc<dyn Embedder>,
         options: Options,
     ) -> Result<Decision, RouterError> {
+        crate::ffi::fault::point();
         let opts = options.to_core(&self.inner)?;
         let checked = Checked {
             model_id: embedder.model_id(),
@@ -492,6 +505,7 @@ impl MobileRouter {
 
     /// The models, in profile order.
     pub fn models(&self) -> Vec<ModelSummary> {
+        crate::ffi::fault::point();
         self.inner
             .models()
             .iter()
@@ -507,6 +521,7 @@ impl MobileRouter {
 
     /// The clusters with each model's expected error.
     pub fn clusters(&self) -> Vec<ClusterInfo> {
+        crate::ffi::fault::point();
         let sizes = &self.inner.profile().cluster_sizes;
         let costs: Vec<f64> = self.inner.models().iter().map(|m| m.cost).collect();
         (0..self.inner.cluster_count())
@@ -531,6 +546,7 @@ impl MobileRouter {
 
     /// What the router was loaded from.
     pub fn summary(&self) -> RouterSummary {
+        crate::ffi::fault::point();
         let p = self.inner.profile();
         // The profile's routing defaults were validated at load.
         let recommended = self.inner.options().check().unwrap_or_default();
@@ -550,6 +566,7 @@ impl MobileRouter {
 
     /// The embedding dimension the profile expects.
     pub fn dim(&self) -> u32 {
+        crate::ffi::fault::point();
         self.inner.dim() as u32
     }
 }
@@ -557,6 +574,7 @@ impl MobileRouter {
 /// The library's version.
 #[uniffi::export]
 pub fn version() -> String {
+    crate::ffi::fault::point();
     crate::VERSION.to_string()
 }
 

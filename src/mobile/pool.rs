@@ -144,6 +144,7 @@ impl ModelPool {
         budget_mb: f64,
         base_dir: Option<String>,
     ) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         let mut params = PoolParams::new().budget_mb(budget_mb);
         if let Some(dir) = base_dir {
             params = params.base_dir(dir);
@@ -159,6 +160,7 @@ impl ModelPool {
         messages: Vec<ChatMessage>,
         cost_preference: f64,
     ) -> Result<PoolAnswer, RouterError> {
+        crate::ffi::fault::point();
         let m = self::messages(messages);
         Ok(self
             .inner
@@ -175,6 +177,7 @@ impl ModelPool {
         messages: Vec<ChatMessage>,
         cost_preference: f64,
     ) -> Result<PoolAnswer, RouterError> {
+        crate::ffi::fault::point();
         let r = self.inner.router();
         if embedder.model_id() != r.embedding_model() || embedder.is_mock() != r.is_mock() {
             return Err(RouterError::EmbedderMismatch {
@@ -190,11 +193,13 @@ impl ModelPool {
 
     /// Total `size_mb` of the resident models.
     pub fn resident_mb(&self) -> f64 {
+        crate::ffi::fault::point();
         self.inner.resident_mb()
     }
 
     /// Resident model names, least recently used first.
     pub fn resident_models(&self) -> Vec<String> {
+        crate::ffi::fault::point();
         self.inner.resident_models()
     }
 }

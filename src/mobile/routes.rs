@@ -98,12 +98,14 @@ impl MobileRouteSet {
     /// Loads routes from route-file JSON text.
     #[uniffi::constructor]
     pub fn from_json(json: String) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Self::from_bytes(json.into_bytes())
     }
 
     /// Loads routes from route-file bytes.
     #[uniffi::constructor]
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Ok(Arc::new(MobileRouteSet {
             inner: Arc::new(routes::RouteSet::from_json(&bytes)?),
         }))
@@ -112,6 +114,7 @@ impl MobileRouteSet {
     /// Loads routes from a route file (or a profile holding a `routes` section).
     #[uniffi::constructor]
     pub fn from_path(path: String) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         Ok(Arc::new(MobileRouteSet {
             inner: Arc::new(routes::RouteSet::from_path(path)?),
         }))
@@ -119,21 +122,25 @@ impl MobileRouteSet {
 
     /// Number of routes.
     pub fn route_count(&self) -> u32 {
+        crate::ffi::fault::point();
         self.inner.len() as u32
     }
 
     /// Route names, in index order.
     pub fn route_names(&self) -> Vec<String> {
+        crate::ffi::fault::point();
         self.inner.names().to_vec()
     }
 
     /// The embedding model the routes were built with.
     pub fn embedding_model(&self) -> String {
+        crate::ffi::fault::point();
         self.inner.embedding_model().to_string()
     }
 
     /// Matches one embedding.
     pub fn match_embedding(&self, embedding: Vec<f32>) -> Result<RouteMatch, RouterError> {
+        crate::ffi::fault::point();
         let m = self.inner.match_embedding(&embedding)?;
         Ok(RouteMatch::from_core(&self.inner, &m))
     }
@@ -144,12 +151,14 @@ impl MobileRouteSet {
         text: String,
         embedder: Arc<dyn Embedder>,
     ) -> Result<RouteMatch, RouterError> {
+        crate::ffi::fault::point();
         let v = embed_checked(&self.inner, &text, &embedder)?;
         self.match_embedding(v)
     }
 
     /// A new conversation over these routes.
     pub fn session(&self) -> Arc<MobileRouteSession> {
+        crate::ffi::fault::point();
         MobileRouteSession::new(self)
     }
 }
@@ -167,6 +176,7 @@ impl MobileRouteSession {
     /// A new, empty conversation over `routes`.
     #[uniffi::constructor]
     pub fn new(routes: &MobileRouteSet) -> Arc<Self> {
+        crate::ffi::fault::point();
         Arc::new(MobileRouteSession {
             set: routes.inner.clone(),
             inner: Mutex::new(routes::RouteSession::new(routes.inner.clone())),
@@ -175,6 +185,7 @@ impl MobileRouteSession {
 
     /// Routes the next turn, given its embedding.
     pub fn push_embedding(&self, embedding: Vec<f32>) -> Result<RouteMatch, RouterError> {
+        crate::ffi::fault::point();
         let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let m = s.push_embedding(&embedding)?;
         Ok(RouteMatch::from_core(&self.set, &m))
@@ -186,12 +197,14 @@ impl MobileRouteSession {
         text: String,
         embedder: Arc<dyn Embedder>,
     ) -> Result<RouteMatch, RouterError> {
+        crate::ffi::fault::point();
         let v = embed_checked(&self.set, &text, &embedder)?;
         self.push_embedding(v)
     }
 
     /// Forgets every turn.
     pub fn reset(&self) {
+        crate::ffi::fault::point();
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).reset();
     }
 }

@@ -110,6 +110,7 @@ impl ClusterStore {
         dim: u32,
         fsync: bool,
     ) -> Result<Arc<Self>, StreamError> {
+        crate::ffi::fault::point();
         let durability = if fsync {
             Durability::Fsync
         } else {
@@ -130,6 +131,7 @@ impl ClusterStore {
         quality: Option<f32>,
         timestamp: f64,
     ) -> Result<StreamInsertion, StreamError> {
+        crate::ffi::fault::point();
         let r = self
             .inner
             .insert(&group, &item_id, &embedding, quality, timestamp)?;
@@ -141,11 +143,13 @@ impl ClusterStore {
 
     /// Removes an item.
     pub fn remove(&self, group: String, item_id: String) -> Result<(), StreamError> {
+        crate::ffi::fault::point();
         Ok(self.inner.remove(&group, &item_id)?)
     }
 
     /// A group's clusters with their heroes.
     pub fn clusters(&self, group: String) -> Result<Vec<StreamCluster>, StreamError> {
+        crate::ffi::fault::point();
         Ok(self
             .inner
             .clusters(&group)?
@@ -169,6 +173,7 @@ impl ClusterStore {
         cluster: u64,
         n: u32,
     ) -> Result<Vec<StreamHero>, StreamError> {
+        crate::ffi::fault::point();
         Ok(self
             .inner
             .heroes(&group, cluster, n as usize)?
@@ -182,6 +187,7 @@ impl ClusterStore {
 
     /// The groups, sorted.
     pub fn groups(&self) -> Vec<String> {
+        crate::ffi::fault::point();
         self.inner.groups()
     }
 }

@@ -120,6 +120,7 @@ impl Templates {
     /// (an error when there is none).
     #[uniffi::constructor]
     pub fn load(bytes: Vec<u8>, embedder: Arc<dyn Embedder>) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         let e = Foreign::new(embedder);
         Ok(Arc::new(Templates {
             inner: TemplateSet::load(&bytes, &e)?,
@@ -133,6 +134,7 @@ impl Templates {
         embedder: Arc<dyn Embedder>,
         threshold: f32,
     ) -> Result<Arc<Self>, RouterError> {
+        crate::ffi::fault::point();
         let e = Foreign::new(embedder);
         Ok(Arc::new(Templates {
             inner: TemplateSet::load_with_threshold(&bytes, &e, threshold)?,
@@ -145,22 +147,26 @@ impl Templates {
         text: String,
         embedder: Arc<dyn Embedder>,
     ) -> Result<TemplateMatch, RouterError> {
+        crate::ffi::fault::point();
         let e = Foreign::new(embedder);
         Ok(self.to_match(self.inner.match_text(&text, &e)?))
     }
 
     /// Matches an embedding made by the serving model.
     pub fn match_embedding(&self, embedding: Vec<f32>) -> Result<TemplateMatch, RouterError> {
+        crate::ffi::fault::point();
         Ok(self.to_match(self.inner.match_embedding(&embedding)?))
     }
 
     /// Number of templates.
     pub fn count(&self) -> u32 {
+        crate::ffi::fault::point();
         self.inner.len() as u32
     }
 
     /// The threshold in use.
     pub fn threshold(&self) -> f32 {
+        crate::ffi::fault::point();
         self.inner.threshold()
     }
 }

@@ -6,7 +6,13 @@
 //! section as the raw JSON it read, so a section this version of the code
 //! does not know survives read → modify → write byte for byte.
 //!
-//! Format `3.x` is `{"version": "3.0", "<section>": {…}, …}`. A format `2.x`
+//! Format `3.x` is `{"version": "3.0", "<section>": {…}, …, "seal": {"sha256": "…"}}`.
+//! Every file this crate writes is *sealed*: `seal.sha256` is the sha256 of
+//! the container's canonical content ([`ProfileFile::canonical_json`]), and
+//! every reader verifies it when present, so a corrupted download (a flipped
+//! byte in a base64 centroid, an edited error rate) is rejected with
+//! [`ProfileError::Seal`]. Files without a seal (written before seals) still
+//! load. A format `2.x`
 //! file (a router profile written before the container existed, with the
 //! router's fields at the top level) reads as a container whose `router`
 //! section holds those fields; its other top-level keys are kept as sections.
@@ -41,6 +47,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 
 use super::error::ProfileError;
 
@@ -50,6 +57,18 @@ pub const CONTAINER_VERSION: &str = "3.0";
 
 /// Largest profile file accepted, so a hostile file cannot exhaust memory.
 pub const MAX_FILE_BYTES: usize = 64 << 20;
+
+/// The reserved top-level key holding the seal (never a section name).
+pub const SEAL_KEY: &str = "seal";
+
+/// How a reader treats the file's seal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SealCheck {
+    /// Verify it when present (every loader).
+    Verify,
+    /// Ignore it (`aurora profile seal` re-sealing a hand-edited file).
+    Ignore,
+}
 
 /// The top-level keys of a format-2 file that belong to the router section.
 const LEGACY_ROUTER_KEYS: &[&str] = &[
@@ -123,7 +142,37 @@ impl ProfileFile {
 
     /// Parses a container (format `3.x`, or a format-`2.x` router profile).
     /// Sections are not parsed here: [`ProfileFile::section`] does that.
+    ///
+    /// When the file carries a seal, its digest is verified against the
+    /// canonical content: a mismatch is [`ProfileError::Seal`] (the file is
+    /// corrupted or was edited by hand). A file without a seal loads.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ProfileError> {
+        Self::parse(bytes, SealCheck::Verify, None)
+    }
+
+    /// Parses a container without verifying its seal (the seal, if any, is
+    /// dropped). For tools that re-seal a deliberately edited file
+    /// (`aurora profile seal`); loaders use [`ProfileFile::from_json`].
+    pub fn from_json_ignoring_seal(bytes: &[u8]) -> Result<Self, ProfileError> {
+        Self::parse(bytes, SealCheck::Ignore, None)
+    }
+
+    /// Reads a container file without verifying its seal (see
+    /// [`ProfileFile::from_json_ignoring_seal`]).
+    pub fn read_ignoring_seal(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
+        let path = path.as_ref();
+        let bytes = read_bytes(path)?;
+        Self::parse(&bytes, SealCheck::Ignore, Some(path))
+    }
+
+    /// The sha256 stored in the file's seal, without parsing anything else
+    /// than the top level; `Ok(None)` for an unsealed file.
+    pub fn stored_seal(bytes: &[u8]) -> Result<Option<String>, ProfileError> {
+        let mut top: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(bytes)?;
+        top.remove(SEAL_KEY).map(|raw| parse_seal(&raw)).transpose()
+    }
+
+    fn parse(bytes: &[u8], check: SealCheck, path: Option<&Path>) -> Result<Self, ProfileError> {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(ProfileError::invalid(
                 "",
@@ -134,17 +183,18 @@ impl ProfileFile {
             ));
         }
         let mut top: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(bytes)?;
+        let seal = top.remove(SEAL_KEY);
         let version_raw = top
             .remove("version")
             .ok_or_else(|| ProfileError::invalid("version", "is missing"))?;
         let version: String = serde_json::from_str(version_raw.get())
             .map_err(|_| ProfileError::invalid("version", "must be a string"))?;
         let major = version.split('.').next().unwrap_or("");
-        match major {
-            "3" => Ok(ProfileFile {
+        let file = match major {
+            "3" => ProfileFile {
                 version,
                 sections: top,
-            }),
+            },
             "2" => {
                 // A bare router profile: gather the router's keys into the
                 // `router` section, in the order of LEGACY_ROUTER_KEYS.
@@ -161,23 +211,33 @@ impl ProfileFile {
                 }
                 router.push('}');
                 top.insert("router".into(), RawValue::from_string(router)?);
-                Ok(ProfileFile {
+                ProfileFile {
                     version: CONTAINER_VERSION.to_string(),
                     sections: top,
-                })
+                }
             }
-            _ => Err(ProfileError::Version(version)),
+            _ => return Err(ProfileError::Version(version)),
+        };
+        if let (Some(seal), SealCheck::Verify) = (seal, check) {
+            let stored = parse_seal(&seal)?;
+            let actual = file.digest();
+            if stored != actual {
+                return Err(ProfileError::Seal {
+                    file: path.map_or_else(|| "profile".to_string(), |p| p.display().to_string()),
+                    stored,
+                    actual,
+                });
+            }
         }
+        Ok(file)
     }
 
-    /// Reads a container file.
+    /// Reads a container file, verifying its seal when present (a mismatch
+    /// is [`ProfileError::Seal`] naming the file).
     pub fn read(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| ProfileError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_json(&bytes)
+        let bytes = read_bytes(path)?;
+        Self::parse(&bytes, SealCheck::Verify, Some(path))
     }
 
     /// The container's format version (`3.0` for files read from `2.x`).
@@ -238,9 +298,13 @@ impl ProfileFile {
         self.sections.remove(name).is_some()
     }
 
-    /// Compact JSON, `version` first, then the sections in name order;
-    /// deterministic for equal containers. Ends with a newline.
-    pub fn to_json(&self) -> Vec<u8> {
+    /// The canonical content the seal covers: compact JSON
+    /// `{"version":<v>,"<name>":<section>,…}` with the sections in
+    /// byte-wise name order, each section's JSON exactly as stored (as read
+    /// from the file, or as serialised by [`ProfileFile::set_section`]), no
+    /// `seal` member and no trailing newline. Whitespace *between* top-level
+    /// members does not change it; any change inside a section does.
+    pub fn canonical_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             64 + self
                 .sections
@@ -264,7 +328,26 @@ impl ProfileFile {
             out.push(b':');
             out.extend_from_slice(raw.get().as_bytes());
         }
-        out.extend_from_slice(b"}\n");
+        out.push(b'}');
+        out
+    }
+
+    /// The lowercase hex sha256 of [`ProfileFile::canonical_json`]: the
+    /// digest [`ProfileFile::to_json`] stores in the seal.
+    pub fn digest(&self) -> String {
+        hex(&Sha256::digest(self.canonical_json()))
+    }
+
+    /// The sealed file: the canonical content with a last member
+    /// `"seal":{"sha256":"<digest>"}`; deterministic for equal containers.
+    /// Ends with a newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = self.canonical_json();
+        let digest = hex(&Sha256::digest(&out));
+        out.pop(); // the closing brace
+        out.extend_from_slice(b",\"seal\":{\"sha256\":\"");
+        out.extend_from_slice(digest.as_bytes());
+        out.extend_from_slice(b"\"}}\n");
         out
     }
 
@@ -276,6 +359,73 @@ impl ProfileFile {
             source,
         })
     }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ProfileError> {
+    use std::io::Read as _;
+    let io = |source| ProfileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    // Never read more than the limit (a hostile file, or a device such as
+    // /dev/zero whose reported size is 0).
+    let too_big = || {
+        ProfileError::invalid(
+            "",
+            format!(
+                "{}: larger than the {MAX_FILE_BYTES}-byte limit",
+                path.display()
+            ),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_FILE_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// Parses a seal object: `{"sha256": "<64 lowercase hex digits>"}` (other
+/// members are ignored, for future use).
+fn parse_seal(raw: &RawValue) -> Result<String, ProfileError> {
+    #[derive(serde::Deserialize)]
+    struct Seal {
+        sha256: Option<serde_json::Value>,
+    }
+    let seal: Seal = serde_json::from_str(raw.get())
+        .map_err(|_| ProfileError::invalid("seal", "must be an object {\"sha256\": \"<hex>\"}"))?;
+    match seal.sha256 {
+        Some(serde_json::Value::String(s))
+            if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            Ok(s)
+        }
+        Some(_) => Err(ProfileError::invalid(
+            "seal.sha256",
+            "must be 64 lowercase hex digits",
+        )),
+        None => Err(ProfileError::invalid("seal.sha256", "is missing")),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 #[cfg(test)]
@@ -353,5 +503,95 @@ mod tests {
             Err(ProfileError::MissingSection(s)) if s == "note"
         ));
         assert!(ProfileFile::new().set_section(&Note { n: 0 }).is_err());
+    }
+
+    #[test]
+    fn written_files_are_sealed_and_verify() {
+        let mut f = ProfileFile::new();
+        f.set_section(&Note { n: 7 }).unwrap();
+        let bytes = f.to_json();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let digest = f.digest();
+        assert_eq!(
+            text,
+            format!("{{\"version\":\"3.0\",\"note\":{{\"n\":7}},\"seal\":{{\"sha256\":\"{digest}\"}}}}\n")
+        );
+        // The canonical content is the file without its seal.
+        assert_eq!(
+            hex(&Sha256::digest(br#"{"version":"3.0","note":{"n":7}}"#)),
+            digest
+        );
+        let again = ProfileFile::from_json(&bytes).unwrap();
+        assert_eq!(again, f);
+        assert_eq!(again.to_json(), bytes, "read -> write is stable");
+        assert_eq!(ProfileFile::stored_seal(&bytes).unwrap(), Some(digest));
+        // Whitespace between top-level members does not break the seal.
+        let spaced = text.replace(",\"note\":", ",\n  \"note\" : ");
+        assert!(ProfileFile::from_json(spaced.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_changed_byte_breaks_the_seal() {
+        let mut f = ProfileFile::new();
+        f.set_section(&Note { n: 7 }).unwrap();
+        let text = String::from_utf8(f.to_json()).unwrap();
+        let edited = text.replace("\"n\":7", "\"n\":8");
+        match ProfileFile::from_json(edited.as_bytes()) {
+            Err(ProfileError::Seal {
+                file,
+                stored,
+                actual,
+            }) => {
+                assert_eq!(file, "profile");
+                assert_eq!(stored, f.digest());
+                assert_ne!(actual, stored);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Re-sealing a deliberate edit.
+        let resealed = ProfileFile::from_json_ignoring_seal(edited.as_bytes())
+            .unwrap()
+            .to_json();
+        let g = ProfileFile::from_json(&resealed).unwrap();
+        assert_eq!(g.require::<Note>().unwrap(), Note { n: 8 });
+        // The error names the file it read.
+        let dir = std::env::temp_dir().join(format!("aurora-seal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("edited.json");
+        std::fs::write(&path, edited.as_bytes()).unwrap();
+        let err = ProfileFile::read(&path).unwrap_err();
+        assert!(err.to_string().contains("edited.json"), "{err}");
+        assert!(ProfileFile::read_ignoring_seal(&path).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unsealed_files_load_and_bad_seals_are_typed() {
+        let f = ProfileFile::from_json(br#"{"version":"3.0","note":{"n":1}}"#).unwrap();
+        assert_eq!(f.require::<Note>().unwrap(), Note { n: 1 });
+        assert_eq!(
+            ProfileFile::stored_seal(br#"{"version":"3.0"}"#).unwrap(),
+            None
+        );
+        for (seal, field) in [
+            (r#""x""#, "seal"),
+            (r#"{}"#, "seal.sha256"),
+            (r#"{"sha256":1}"#, "seal.sha256"),
+            (r#"{"sha256":"abc"}"#, "seal.sha256"),
+            (
+                r#"{"sha256":"ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"}"#,
+                "seal.sha256",
+            ),
+        ] {
+            let json = format!(r#"{{"version":"3.0","seal":{seal}}}"#);
+            assert!(
+                matches!(ProfileFile::from_json(json.as_bytes()),
+                    Err(ProfileError::Invalid { field: f, .. }) if f == field),
+                "{seal}"
+            );
+        }
+        // The seal is never a section.
+        let f = ProfileFile::from_json_ignoring_seal(br#"{"version":"3.0","seal":1}"#).unwrap();
+        assert!(!f.has_section(SEAL_KEY));
     }
 }

@@ -30,6 +30,18 @@ pub enum ProfileError {
     /// The `version` field names a format this reader does not know.
     #[error("unsupported profile version `{0}` (this reader supports 2.x and 3.x)")]
     Version(String),
+    /// The file's seal does not match its content: the file was corrupted
+    /// (a flipped byte in a download) or edited by hand without re-sealing
+    /// (`aurora profile seal`).
+    #[error("{file}: the profile's seal does not match its content (stored sha256 {stored}, content hashes to {actual}): the file is corrupted or was edited without re-sealing (`aurora profile seal`)")]
+    Seal {
+        /// The file (`profile` for bytes given in memory).
+        file: String,
+        /// The digest stored in the file.
+        stored: String,
+        /// The digest of the content as read.
+        actual: String,
+    },
     /// A field has an invalid value.
     #[error("invalid profile: {field}: {reason}")]
     Invalid {

@@ -376,9 +376,24 @@ struct FileSchema {
     version: String,
     /// The LLM router (`aurora profile build`).
     router: Option<RouterWire>,
+    /// The digest of the canonical content (see `profiles/SCHEMA.md`,
+    /// "Seal"); written by every writer, verified by every reader when
+    /// present.
+    seal: Option<SealSchema>,
     /// Sections of other jobs, or of later versions: kept byte for byte.
     #[serde(flatten)]
     other: BTreeMap<String, Value>,
+}
+
+/// The seal of a profile file.
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+#[schemars(rename = "Seal")]
+struct SealSchema {
+    /// Lowercase hex sha256 of the canonical content.
+    #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
+    sha256: String,
 }
 
 /// The JSON schema of a profile file, generated from the section types

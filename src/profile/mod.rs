@@ -47,7 +47,7 @@ mod format;
 mod matrix;
 mod update;
 pub use crate::routing::{error_rates, DEFAULT_PSEUDO_COUNT};
-pub use container::{ProfileFile, Section, CONTAINER_VERSION, MAX_FILE_BYTES};
+pub use container::{ProfileFile, Section, CONTAINER_VERSION, MAX_FILE_BYTES, SEAL_KEY};
 pub use error::ProfileError;
 #[cfg(feature = "schema")]
 pub use format::router_schema;

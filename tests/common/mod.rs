@@ -6,6 +6,17 @@ pub mod route;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `bytes` (a sealed profile file as the SDK writes it) without its seal, so
+/// a test can edit a value and see the reader's validation error rather than
+/// the seal mismatch.
+pub fn unseal(bytes: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).expect("a profile file is UTF-8");
+    let at = text
+        .rfind(",\"seal\":{")
+        .expect("a file written by the SDK is sealed");
+    format!("{}}}\n", &text[..at]).into_bytes()
+}
+
 /// The repo root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

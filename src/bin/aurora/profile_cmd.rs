@@ -1,4 +1,5 @@
-//! `aurora profile build`: the SDK's main job.
+//! `aurora profile build`: the SDK's main job; `aurora profile verify|seal`
+//! check and re-seal a profile file.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,7 +8,12 @@ use aurora_router::build::{ProfileBuilder, Selection};
 use aurora_router::cluster::sweep::Sweep;
 use aurora_router::data::{read_prompts, read_results, LabelledSet};
 use aurora_router::eval::EvalError;
-use aurora_router::profile::{ModelInfo, Profile, ProfileFile, SelectionMethod};
+use aurora_router::profile::{
+    ModelInfo, Profile, ProfileError, ProfileFile, Section, SelectionMethod,
+};
+use aurora_router::routes::RouteSet;
+use aurora_router::taxonomy::Taxonomy;
+use aurora_router::templates::TemplatesSection;
 use clap::{Args, Subcommand};
 
 use crate::embedding_args::{load_npy, EmbeddingArgs};
@@ -21,6 +27,31 @@ pub enum ProfileCommand {
     Build(BuildArgs),
     /// Add a model to a profile from labelled prompts, without re-clustering.
     AddModel(AddModelArgs),
+    /// Check a profile file: its seal (sha256 of the canonical content) and
+    /// every section this version knows. Exit status 1 on any problem.
+    Verify(VerifyArgs),
+    /// Re-seal a hand-edited profile file (after validating its sections).
+    Seal(SealArgs),
+}
+
+/// Flags of `aurora profile verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The profile file to check.
+    profile: PathBuf,
+    /// Accept a file without a seal (its sections are still validated).
+    #[arg(long)]
+    allow_unsealed: bool,
+}
+
+/// Flags of `aurora profile seal`.
+#[derive(Args, Debug)]
+pub struct SealArgs {
+    /// The profile file to seal.
+    profile: PathBuf,
+    /// Where to write the sealed file (default: rewrite PROFILE in place).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
 }
 
 /// Flags of `aurora profile add-model`.
@@ -138,7 +169,82 @@ pub fn run(cmd: ProfileCommand, quiet: bool) -> CliResult {
     match cmd {
         ProfileCommand::Build(a) => build(a, quiet),
         ProfileCommand::AddModel(a) => add_model(a, quiet),
+        ProfileCommand::Verify(a) => verify(a, quiet),
+        ProfileCommand::Seal(a) => seal(a, quiet),
     }
+}
+
+/// Parses and validates every section this version knows; the names of the
+/// sections checked.
+fn validate_known_sections(file: &ProfileFile) -> Result<Vec<&'static str>, ProfileError> {
+    let mut checked = Vec::new();
+    if file.section::<Profile>()?.is_some() {
+        checked.push(<Profile as Section>::NAME);
+    }
+    if file.section::<RouteSet>()?.is_some() {
+        checked.push(<RouteSet as Section>::NAME);
+    }
+    if file.section::<Taxonomy>()?.is_some() {
+        checked.push(<Taxonomy as Section>::NAME);
+    }
+    if file.section::<TemplatesSection>()?.is_some() {
+        checked.push(<TemplatesSection as Section>::NAME);
+    }
+    Ok(checked)
+}
+
+fn verify(a: VerifyArgs, quiet: bool) -> CliResult {
+    let name = a.profile.display().to_string();
+    let bytes = std::fs::read(&a.profile).map_err(|e| format!("{name}: {e}"))?;
+    let stored = ProfileFile::stored_seal(&bytes).map_err(|e| format!("{name}: {e}"))?;
+    if stored.is_none() && !a.allow_unsealed {
+        return Err(format!(
+            "{name}: the profile is not sealed (written before seals, or by hand): \
+             `aurora profile seal {name}` seals it, --allow-unsealed accepts it"
+        )
+        .into());
+    }
+    // `read` verifies the seal and names the file in a mismatch.
+    let file = ProfileFile::read(&a.profile)?;
+    let checked = validate_known_sections(&file).map_err(|e| format!("{name}: {e}"))?;
+    let others: Vec<&str> = file
+        .section_names()
+        .filter(|n| !checked.contains(n))
+        .collect();
+    if !quiet {
+        match &stored {
+            Some(d) => println!("{name}: seal OK (sha256 {d})"),
+            None => println!("{name}: not sealed (accepted: --allow-unsealed)"),
+        }
+        println!("{name}: valid sections: {}", list_or_none(&checked));
+        if !others.is_empty() {
+            println!(
+                "{name}: sections this version does not know (not validated): {}",
+                others.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn seal(a: SealArgs, quiet: bool) -> CliResult {
+    let name = a.profile.display().to_string();
+    let file = ProfileFile::read_ignoring_seal(&a.profile)?;
+    validate_known_sections(&file).map_err(|e| format!("{name}: not sealed: {e}"))?;
+    let out = a.out.as_ref().unwrap_or(&a.profile);
+    file.write(out)?;
+    if !quiet {
+        eprintln!("sealed {} (sha256 {})", out.display(), file.digest());
+    }
+    Ok(())
 }
 
 fn build(a: BuildArgs, quiet: bool) -> CliResult {
