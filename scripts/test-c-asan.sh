@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C ABI from C under AddressSanitizer + LeakSanitizer + UBSan: the same
 # program and checks as scripts/test-c.sh (tests/ffi_c.rs runs
-# tests/c/route_test.c and compares every decision with the Rust Router's),
+# tests/c/route_test.c and routes_test.c and compares every decision with
+# the Rust Router's and RouteSet's),
 # compiled with -fsanitize=address,undefined. Any invalid access, leak or UB
 # fails it. Uses $CC, else clang when installed (Debian: clang-14 +
 # libclang-rt-14-dev), else gcc (libasan).
@@ -17,7 +18,7 @@ if [ -z "${CC:-}" ]; then
 fi
 export CC
 echo "test-c-asan: $CC -fsanitize=address,undefined"
-exe=$(cargo test --workspace --features cli,uniffi,schema --no-run --message-format=json 2>/dev/null |
+exe=$(cargo test --workspace --features cli,uniffi,schema,serve --no-run --message-format=json 2>/dev/null |
   grep '"name":"ffi_c"' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | head -n 1)
 [ -n "$exe" ] || {
   echo "test-c-asan: cannot find the ffi_c test executable" >&2
