@@ -41,12 +41,14 @@ trap 'rm -rf "$work"' EXIT
 
 profile=profiles/mmlu_pro-minilm.json
 npy=examples/mmlu_pro/embeddings_minilm.f16.npy
-# Expected answers from the Rust API: every 75th query at four cost preferences.
+# Expected answers from the Rust API: every 75th query at four cost preferences
+# (`route --json` prints one JSON array; one compact object per line here).
 rows=()
 for r in $(seq 0 75 1500); do rows+=(--row "$r"); done
 for p in 0 0.3 0.5 1; do
   "$aurora" route --profile "$profile" --embeddings "$npy" \
     --embedding-model all-MiniLM-L6-v2 --cost-preference "$p" --json "${rows[@]}" |
+    python3 -c 'import json, sys; [print(json.dumps(d, separators=(",", ":"))) for d in json.load(sys.stdin)]' |
     sed "s/^/$p\t/"
 done >"$work/expected.tsv"
 
