@@ -8,6 +8,15 @@
 # libclang-rt-14-dev), else gcc (libasan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The test executable of test.sh's build. CC is chosen after this and given
+# to the test only: exported to cargo it would rebuild every crate whose
+# build script compiles C.
+exe=$(cargo test --workspace --features cli,uniffi,schema,serve --no-run --message-format=json 2>/dev/null |
+  grep '"name":"ffi_c"' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | head -n 1)
+[ -n "$exe" ] || {
+  echo "test-c-asan: cannot find the ffi_c test executable" >&2
+  exit 1
+}
 if [ -z "${CC:-}" ]; then
   if command -v clang >/dev/null && echo 'int main(void){return 0;}' |
     clang -fsanitize=address -x c - -o /dev/null 2>/dev/null; then
@@ -16,12 +25,5 @@ if [ -z "${CC:-}" ]; then
     CC=gcc
   fi
 fi
-export CC
 echo "test-c-asan: $CC -fsanitize=address,undefined"
-exe=$(cargo test --workspace --features cli,uniffi,schema,serve --no-run --message-format=json 2>/dev/null |
-  grep '"name":"ffi_c"' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | head -n 1)
-[ -n "$exe" ] || {
-  echo "test-c-asan: cannot find the ffi_c test executable" >&2
-  exit 1
-}
-AURORA_ASAN=1 "$exe" --nocapture
+CC="$CC" AURORA_ASAN=1 "$exe" --nocapture
