@@ -492,3 +492,26 @@ fn the_none_rule_bounds_the_threshold() {
         7.5
     );
 }
+
+#[test]
+fn cli_checks_the_out_path_before_any_work() {
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let o = aurora(&[
+        "routes",
+        "build",
+        "--examples",
+        &s(&fx("train.jsonl")),
+        "--embeddings",
+        &s(&fx("train.npy")),
+        "--embedding-model",
+        MODEL,
+        "--out",
+        "/nonexistent/dir/routes.json",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--out /nonexistent/dir/routes.json") && err.contains("does not exist"),
+        "{err}"
+    );
+}

@@ -11,6 +11,7 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use ndarray::ArrayView2;
 
 use crate::embedding_args::EmbeddingArgs;
+use crate::paths::check_out_path;
 use crate::CliResult;
 
 /// `aurora routes …`
@@ -177,6 +178,7 @@ fn check_model(routes: &RouteSet, model: Option<&str>, dim: usize) -> Result<(),
 }
 
 fn build(a: BuildArgs, quiet: bool) -> CliResult {
+    check_out_path(&a.out, "--out", &[])?;
     let examples = read_examples(&a.examples)?;
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let embedded = a.emb.embed_all(&texts, quiet)?;

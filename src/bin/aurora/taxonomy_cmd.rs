@@ -15,6 +15,7 @@ use clap::{Args, Subcommand};
 use ndarray::ArrayView2;
 
 use crate::embedding_args::EmbeddingArgs;
+use crate::paths::check_out_path;
 use crate::CliResult;
 
 /// The taxonomy subcommands.
@@ -203,6 +204,7 @@ fn embeddings(
 }
 
 fn run_build(a: BuildArgs, quiet: bool) -> CliResult {
+    check_out_path(&a.out, "--out", &[])?;
     let params = TaxonomyParams::new()
         .max_depth(a.max_depth)
         .base_pct(a.base_pct)
@@ -326,6 +328,7 @@ fn label(tree: &mut Taxonomy, prompts: &[Prompt], model: &str) -> CliResult {
 }
 
 fn run_annotate(a: AnnotateArgs, quiet: bool) -> CliResult {
+    check_out_path(&a.out, "--out", &[])?;
     let tree = read_tree(&a.tree)?;
     let prompts = read_prompts(&a.prompts)?;
     let texts: Vec<&str> = prompts.iter().map(|p| p.text.as_str()).collect();

@@ -11,6 +11,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use ndarray::{Array2, Axis};
 
 use crate::embedding_args::EmbeddingArgs;
+use crate::paths::check_out_path;
 use crate::{progress, CliResult};
 
 /// `aurora templates …`.
@@ -224,6 +225,7 @@ pub fn run(c: TemplatesCommand, quiet: bool) -> CliResult {
 }
 
 fn run_mine(a: MineArgs, quiet: bool) -> CliResult {
+    check_out_path(&a.out, "--out", &[])?;
     let set = a.source.read()?;
     let texts: Vec<&str> = set.row_texts.iter().map(String::as_str).collect();
     let emb = a.embedding.embed_all(&texts, quiet)?;
