@@ -42,7 +42,7 @@ use super::svg::{category_colour, esc, fmt_tick, heat_colour, nice_step, text_wi
 use super::{plot_svg, EvalError, EvalReport};
 use crate::profile::{Metadata, SelectionMethod};
 use crate::route::Router;
-use crate::routes::{Example, RouteSet, RoutesError};
+use crate::routes::{match_labelled, Example, RouteSet, RoutesError};
 use crate::routing::{unit_row, Centroids};
 use crate::taxonomy::ctfidf::keywords;
 use crate::taxonomy::{Taxonomy, TaxonomyNode};
@@ -71,32 +71,10 @@ impl RoutesConfusion {
         embeddings: ArrayView2<'_, f32>,
         source_name: &str,
     ) -> Result<Self, RoutesError> {
-        if embeddings.nrows() != lines.len() {
-            return Err(RoutesError::input(
-                source_name,
-                None,
-                format!(
-                    "{} embedding rows for {} lines",
-                    embeddings.nrows(),
-                    lines.len()
-                ),
-            ));
-        }
         let k = routes.len();
         let mut matrix = vec![vec![0usize; k + 1]; k + 1];
-        for (i, (line, row)) in lines.iter().zip(embeddings.rows()).enumerate() {
-            let t = match &line.route {
-                None => k,
-                Some(r) => routes
-                    .index_of(r)
-                    .ok_or_else(|| RoutesError::UnknownRoute {
-                        source_name: source_name.into(),
-                        line: i + 1,
-                        route: r.clone(),
-                    })?,
-            };
-            let v: Vec<f32> = row.to_vec();
-            let m = routes.match_embedding(&v)?;
+        for (label, m) in match_labelled(routes, lines, embeddings, source_name)? {
+            let t = label.unwrap_or(k);
             let p = if m.route.is_some() { m.best_index } else { k };
             matrix[t][p] += 1;
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::data::{Dialogue, Example};
 use super::error::RoutesError;
 use super::session::RouteSession;
-use super::set::RouteSet;
+use super::set::{RouteMatch, RouteSet};
 
 /// Per-route figures of a prompt evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,14 +78,15 @@ fn auroc(pos: &[f32], neg: &[f32]) -> Option<f64> {
     Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
 }
 
-/// Evaluates `routes` on labelled lines (row i of `embeddings` = line i).
-/// A line naming a route the set does not have is an error.
-pub fn evaluate_prompts(
+/// Matches every labelled line (row `i` of `embeddings` = line `i`): the
+/// line's route index (`None` = out of scope) and the match. A line naming
+/// a route the set does not have is [`RoutesError::UnknownRoute`].
+pub fn match_labelled(
     routes: &RouteSet,
     lines: &[Example],
     embeddings: ArrayView2<f32>,
     source_name: &str,
-) -> Result<PromptEval, RoutesError> {
+) -> Result<Vec<(Option<usize>, RouteMatch)>, RoutesError> {
     if embeddings.nrows() != lines.len() {
         return Err(RoutesError::input(
             source_name,
@@ -97,12 +98,7 @@ pub fn evaluate_prompts(
             ),
         ));
     }
-    let k = routes.len();
-    let (mut n_in, mut closed, mut in_ok, mut n_oos, mut oos_none, mut none) = (0, 0, 0, 0, 0, 0);
-    let (mut pos, mut neg) = (Vec::new(), Vec::new());
-    let mut per_n = vec![0usize; k];
-    let mut per_hit = vec![0usize; k];
-    let mut per_pred = vec![0usize; k];
+    let mut out = Vec::with_capacity(lines.len());
     for (i, (line, row)) in lines.iter().zip(embeddings.rows()).enumerate() {
         let label = match &line.route {
             None => None,
@@ -117,7 +113,26 @@ pub fn evaluate_prompts(
             ),
         };
         let v: Vec<f32> = row.to_vec();
-        let m = routes.match_embedding(&v)?;
+        out.push((label, routes.match_embedding(&v)?));
+    }
+    Ok(out)
+}
+
+/// Evaluates `routes` on labelled lines (row i of `embeddings` = line i).
+/// A line naming a route the set does not have is an error.
+pub fn evaluate_prompts(
+    routes: &RouteSet,
+    lines: &[Example],
+    embeddings: ArrayView2<f32>,
+    source_name: &str,
+) -> Result<PromptEval, RoutesError> {
+    let k = routes.len();
+    let (mut n_in, mut closed, mut in_ok, mut n_oos, mut oos_none, mut none) = (0, 0, 0, 0, 0, 0);
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    let mut per_n = vec![0usize; k];
+    let mut per_hit = vec![0usize; k];
+    let mut per_pred = vec![0usize; k];
+    for (label, m) in match_labelled(routes, lines, embeddings, source_name)? {
         let routed = m.route.is_some().then_some(m.best_index);
         if let Some(p) = routed {
             per_pred[p] += 1;

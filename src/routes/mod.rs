@@ -34,4 +34,6 @@ pub use build::{RoutesBuilder, RoutesParams, RoutesValidParams};
 #[cfg(feature = "builder")]
 pub use data::{read_dialogues, read_examples, read_json_map, Dialogue, Example, Turn};
 #[cfg(feature = "builder")]
-pub use eval::{evaluate_dialogues, evaluate_prompts, DialogueEval, PromptEval, RouteStats};
+pub use eval::{
+    evaluate_dialogues, evaluate_prompts, match_labelled, DialogueEval, PromptEval, RouteStats,
+};
