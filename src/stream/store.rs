@@ -174,6 +174,12 @@ impl ClusterStore {
         Ok((m.embedding_model, m.dim))
     }
 
+    /// Reads a store's recorded parameters (from its metadata, without
+    /// replaying the log).
+    pub fn read_params(dir: impl AsRef<Path>) -> Result<CheckedStreamParams, StreamError> {
+        Ok(read_meta(&dir.as_ref().join(META))?.params)
+    }
+
     /// A store that lives only in memory (no durability).
     pub fn in_memory(
         embedding_model: &str,

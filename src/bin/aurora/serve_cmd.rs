@@ -12,7 +12,7 @@ use aurora_router::serve::{self, ServeParams, Service, DEFAULT_BODY_LIMIT};
 use aurora_router::stream::{ClusterStore, Durability, StreamParams};
 use clap::{ArgGroup, Args};
 
-use crate::stream_cmd::ParamArgs;
+use crate::stream_cmd::{reopen, ParamArgs};
 use crate::CliResult;
 
 /// Flags of `aurora serve`.
@@ -93,14 +93,7 @@ pub fn run(a: ServeArgs) -> CliResult {
                 .into());
             }
         }
-        let s = ClusterStore::open_existing(&a.store)?;
-        let p = a
-            .params
-            .build(StreamParams::from(s.params().clone()))
-            .durability(durability)
-            .check()?;
-        drop(s);
-        ClusterStore::open(&a.store, &m, d, p)?
+        reopen(&a.store, &a.params, durability, &m, d)?
     } else {
         let Some((model, dim)) = spec else {
             return Err(format!(

@@ -141,6 +141,24 @@ pub struct EvalArgs {
 }
 
 /// Runs `aurora stream …`.
+/// Opens an existing store with its recorded parameters (read from its
+/// metadata, so the log is replayed once), the flags' overrides and
+/// `durability`.
+pub(crate) fn reopen(
+    store: &Path,
+    params: &ParamArgs,
+    durability: Durability,
+    model: &str,
+    dim: usize,
+) -> CliResult<ClusterStore> {
+    let recorded = ClusterStore::read_params(store)?;
+    let p = params
+        .build(StreamParams::from(recorded))
+        .durability(durability)
+        .check()?;
+    Ok(ClusterStore::open(store, model, dim, p)?)
+}
+
 pub fn run(c: StreamCommand, quiet: bool) -> CliResult {
     match c {
         StreamCommand::Ingest(a) => ingest(a, quiet),
@@ -234,14 +252,7 @@ fn ingest(a: IngestArgs, quiet: bool) -> CliResult {
             )
             .into());
         }
-        let s = ClusterStore::open_existing(&a.store)?;
-        let p = a
-            .params
-            .build(StreamParams::from(s.params().clone()))
-            .durability(durability)
-            .check()?;
-        drop(s);
-        ClusterStore::open(&a.store, &model, dim, p)?
+        reopen(&a.store, &a.params, durability, &model, dim)?
     } else {
         let p = a
             .params
