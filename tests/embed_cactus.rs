@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::aurora;
+
 use aurora_router::embed::{CactusEmbedder, EmbedError, Embedder};
 
 fn cos(a: &[f32], b: &[f32]) -> f32 {
@@ -74,10 +76,6 @@ fn a_model_file_sets_the_dimension() {
 fn embedders_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<CactusEmbedder>();
-}
-
-fn aurora(args: &[&str]) -> std::process::Output {
-    common::aurora_cmd().args(args).output().unwrap()
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::aurora;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -11,13 +13,6 @@ use serde_json::Value;
 
 fn profile() -> PathBuf {
     common::root().join("profiles/mmlu_pro-minilm.json")
-}
-
-fn aurora(args: &[&str]) -> Output {
-    common::aurora_cmd()
-        .args(args)
-        .output()
-        .expect("run aurora")
 }
 
 fn s(p: &Path) -> &str {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::aurora;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -14,13 +16,6 @@ const MODEL: &str = "all-MiniLM-L6-v2";
 
 fn profile() -> PathBuf {
     common::root().join("profiles/mmlu_pro-minilm.json")
-}
-
-fn aurora(args: &[&str]) -> Output {
-    common::aurora_cmd()
-        .args(args)
-        .output()
-        .expect("run aurora")
 }
 
 fn s(p: &Path) -> &str {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::aurora;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -286,13 +288,6 @@ fn error_bad_params() {
 }
 
 // ---- the CLI contract ----
-
-fn aurora(args: &[&str]) -> std::process::Output {
-    common::aurora_cmd()
-        .args(args)
-        .output()
-        .expect("run aurora")
-}
 
 #[test]
 fn cli_build_match_eval() {

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::aurora;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -335,13 +337,6 @@ fn bad_queries_and_embeddings_are_refused() {
             ..
         })
     ));
-}
-
-fn aurora(args: &[&str]) -> Output {
-    common::aurora_cmd()
-        .args(args)
-        .output()
-        .expect("run aurora")
 }
 
 fn ok(o: &Output) -> String {

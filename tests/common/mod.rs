@@ -66,6 +66,11 @@ pub fn aurora_cmd() -> Command {
     }
 }
 
+/// Runs `aurora` with `args` and returns its output.
+pub fn aurora(args: &[&str]) -> std::process::Output {
+    aurora_cmd().args(args).output().expect("run aurora")
+}
+
 /// The 300-question fixture derived from the shared MMLU-Pro data.
 pub fn fixture(file: &str) -> PathBuf {
     root().join("tests/fixtures/mmlu_small").join(file)
