@@ -5,6 +5,7 @@
 //! sentence-transformers does.
 
 mod config;
+mod kernels;
 mod model;
 mod tokenize;
 
