@@ -10,7 +10,8 @@ Adam lr 0.02, wd 1e-5, batch 128, 4 epochs, seed 42), then:
      cosine to per-route k-means prototypes (k = 1, 2, 4, 8, or every
      training example) at weights a; and a tied-covariance Mahalanobis
      distance to the route means (alone and added to the energy); the
-     energy at temperature T, T * log sum exp(z / T). Reported: val AUROC (val OOS lines),
+     energy at temperature T, T * log sum exp(z / T); and the head's own
+     centroid scale / epochs / weight decay. Reported: val AUROC (val OOS lines),
      and in-scope accuracy at the threshold giving 0.92 OOS recall on val.
   2. 10-shot (10 train lines per route, numpy seed 0): closed-set on val for
      scale 8/16/32, 4/20 epochs, label smoothing 0/0.1, same-class mixup.
@@ -162,6 +163,10 @@ for mode in ("uniform", "energy"):
         W2, b2 = train(Xtr, Ytr, Otr, lam=lam, mode=mode)
         p2, s2 = energy(W2, b2, Xva)
         oos_line(f"outlier exposure {mode} lam={lam}", p2, s2, energy(W2, b2, Ova)[1])
+for sc, ep, wd in [(sc, ep, 1e-5) for sc in (8, 16, 32) for ep in (2, 4, 8)] + [(16, 4, 1e-3)]:
+    Wg, bg = train(Xtr, Ytr, scale=sc, epochs=ep, wd=wd)
+    pg, sg = energy(Wg, bg, Xva)
+    oos_line(f"energy, scale {sc} epochs {ep} wd {wd}", pg, sg, energy(Wg, bg, Ova)[1])
 zv, zo = Xva @ W.T + b, Ova @ W.T + b
 for T in (0.5, 1, 1.5, 2):
     lse = lambda z: T * (z.max(1) / T + np.log(np.exp((z - z.max(1)[:, None]) / T).sum(1)))
