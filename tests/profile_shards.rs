@@ -10,7 +10,7 @@ use aurora_router::cluster::sweep::Sweep;
 use aurora_router::data::LabelledSet;
 use aurora_router::embed::PrecomputedEmbeddings;
 use aurora_router::profile::Profile;
-use common::{aurora, fixture};
+use common::fixture;
 
 fn fixture_set() -> (LabelledSet, PrecomputedEmbeddings) {
     let set = LabelledSet::load(
@@ -223,5 +223,4 @@ fn cli_shards_merge_to_the_single_build_and_name_bad_input() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("missing shards") && err.contains("[4]"), "{err}");
-    let _ = aurora; // the helper is shared with other tests
 }

@@ -318,6 +318,12 @@ pub fn merge_shards(
 ) -> Result<Profile, ShardError> {
     let (first_file, first) = shards.first().ok_or(ShardError::Empty)?;
     let count = first.shard[1];
+    if count == 0 || count > MAX_SHARDS {
+        return Err(ShardError::Inconsistent {
+            file: first_file.clone(),
+            reason: format!("shard count {count} is not in 1..={MAX_SHARDS}"),
+        });
+    }
     let k = p.n_clusters();
     let mut seen: Vec<Option<&str>> = vec![None; count];
     for (file, s) in shards {
@@ -332,7 +338,7 @@ pub fn merge_shards(
             file: file.clone(),
             reason,
         };
-        if s.shard[1] != count {
+        if s.shard[1] != count || s.shard[0] == 0 || s.shard[0] > count {
             return Err(inconsistent(format!(
                 "shard {}/{} but {first_file} is one of {count}",
                 s.shard[0], s.shard[1]
@@ -358,7 +364,7 @@ pub fn merge_shards(
                 second: file.clone(),
             });
         }
-        *slot = Some(file);
+        *slot = Some(file.as_str());
     }
     let missing: Vec<usize> = (1..=count).filter(|i| seen[i - 1].is_none()).collect();
     if !missing.is_empty() {
@@ -371,6 +377,13 @@ pub fn merge_shards(
     let mut total = 0u64;
     for s in &ordered {
         total += s.prompts;
+        if s.cluster_sizes.len() != k {
+            return Err(ShardError::Data(format!(
+                "shard {}/{count}: {} cluster sizes for {k} clusters",
+                s.shard[0],
+                s.cluster_sizes.len()
+            )));
+        }
         for (a, b) in sizes.iter_mut().zip(&s.cluster_sizes) {
             *a += b;
         }
@@ -386,7 +399,14 @@ pub fn merge_shards(
     for m in &first.models {
         let mut errors = vec![0.0f64; k];
         for s in &ordered {
-            for (acc, e) in errors.iter_mut().zip(&s.counts[&m.name].errors) {
+            let c = s.counts.get(&m.name).filter(|c| c.errors.len() == k);
+            let c = c.ok_or_else(|| {
+                ShardError::Data(format!(
+                    "shard {}/{count}: no counts of length {k} for model `{}`",
+                    s.shard[0], m.name
+                ))
+            })?;
+            for (acc, e) in errors.iter_mut().zip(&c.errors) {
                 *acc += e;
             }
         }
