@@ -132,7 +132,14 @@ fn shards_of_other_centroids_missing_and_duplicate_shards_are_refused() {
     dup.push(("again.json".into(), dup[0].1.clone()));
     let err = merge_shards(&p, &sha, &dup).unwrap_err();
     assert!(
-        matches!(&err, ShardError::Duplicate { index: 1, count: 4, .. }),
+        matches!(
+            &err,
+            ShardError::Duplicate {
+                index: 1,
+                count: 4,
+                ..
+            }
+        ),
         "{err}"
     );
     let mut other_n = shards(&p, &sha, &set, &e, 4);
@@ -222,5 +229,8 @@ fn cli_shards_merge_to_the_single_build_and_name_bad_input() {
     let o = run(missing);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("missing shards") && err.contains("[4]"), "{err}");
+    assert!(
+        err.contains("missing shards") && err.contains("[4]"),
+        "{err}"
+    );
 }

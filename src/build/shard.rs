@@ -136,8 +136,14 @@ impl FromStr for ShardSpec {
             reason: reason.to_string(),
         };
         let (i, n) = s.split_once('/').ok_or_else(|| bad("no `/`"))?;
-        let i: usize = i.trim().parse().map_err(|_| bad("I is not a whole number"))?;
-        let n: usize = n.trim().parse().map_err(|_| bad("N is not a whole number"))?;
+        let i: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| bad("I is not a whole number"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| bad("N is not a whole number"))?;
         if n == 0 {
             return Err(bad("N must be at least 1"));
         }
@@ -264,7 +270,10 @@ impl ShardCounts {
             reason,
         };
         if s.format != SHARD_FORMAT {
-            return Err(bad(format!("format `{}`, expected `{SHARD_FORMAT}`", s.format)));
+            return Err(bad(format!(
+                "format `{}`, expected `{SHARD_FORMAT}`",
+                s.format
+            )));
         }
         if !s.version.starts_with("1.") && s.version != "1" {
             return Err(bad(format!("unsupported version `{}`", s.version)));

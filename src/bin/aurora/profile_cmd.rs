@@ -280,7 +280,8 @@ fn seal(a: SealArgs, quiet: bool) -> CliResult {
 
 /// Reads `--centroids-from`: the profile and the sha256 of its bytes.
 fn read_centroids(path: &std::path::Path) -> CliResult<(Profile, String)> {
-    let bytes = std::fs::read(path).map_err(|e| format!("--centroids-from {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("--centroids-from {}: {e}", path.display()))?;
     let p = Profile::from_json(&bytes)
         .map_err(|e| format!("--centroids-from {}: {e}", path.display()))?;
     Ok((p, centroids_sha256(&bytes)))
