@@ -4,6 +4,8 @@
 //! * [`ProfileBuilder`] — a router profile from a labelled set and its
 //!   embeddings: the clustering sweep or routing cross-validation
 //!   ([`routing_cv`]), shrinkage, the `router` section;
+//! * [`ShardCounts`] / [`merge_shards`] — per-cluster counts of one shard
+//!   assigned to an existing profile's centroids, merged exactly;
 //! * [`evaluate_uniroute`] — the UniRoute-style baseline, trained with the
 //!   same builder and evaluated like the profile router.
 //!
@@ -14,10 +16,15 @@
 
 mod profile;
 pub mod routing_cv;
+mod shard;
 mod uniroute;
 
 pub use profile::{
     dataset_sha256, BuildError, ProfileBuild, ProfileBuildParams, ProfileBuildValidParams,
     ProfileBuilder, Selection, ROUTING_CV_KS,
+};
+pub use shard::{
+    centroids_sha256, merge_shards, ShardCounts, ShardError, ShardSpec, MAX_SHARDS, SHARD_FORMAT,
+    SHARD_VERSION,
 };
 pub use uniroute::{evaluate_uniroute, UnirouteError};

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use aurora_router::build::{ProfileBuilder, Selection};
+use aurora_router::build::{
+    centroids_sha256, merge_shards, ProfileBuilder, Selection, ShardCounts, ShardSpec,
+};
 use aurora_router::cluster::sweep::Sweep;
 use aurora_router::data::{read_prompts, read_results, LabelledSet};
 use aurora_router::eval::EvalError;
@@ -32,6 +34,24 @@ pub enum ProfileCommand {
     Verify(VerifyArgs),
     /// Re-seal a hand-edited profile file (after validating its sections).
     Seal(SealArgs),
+    /// Merge the shard files of `profile build --centroids-from P --shard
+    /// I/N` exactly into a profile with P's centroids.
+    Merge(MergeArgs),
+}
+
+/// Flags of `aurora profile merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shard files (every shard 1..=N exactly once, in any order).
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// The centroid profile the shards were computed with (its sha256 must
+    /// match the one recorded in every shard).
+    #[arg(long)]
+    centroids_from: PathBuf,
+    /// Where to write the merged profile.
+    #[arg(long, short)]
+    out: PathBuf,
 }
 
 /// Flags of `aurora profile verify`.
@@ -153,6 +173,16 @@ pub struct BuildArgs {
     /// Also write each training prompt's cluster as CSV `id,cluster`.
     #[arg(long)]
     labels_out: Option<PathBuf>,
+    /// Skip clustering: assign the prompts to the centroids of this profile
+    /// (its metadata and pseudo-count are kept; the models and error rates
+    /// come from --models/--results).
+    #[arg(long)]
+    centroids_from: Option<PathBuf>,
+    /// With --centroids-from: write only the per-cluster counts of shard I
+    /// of N (the prompts whose id hashes to I) to --out, for `aurora
+    /// profile merge`.
+    #[arg(long, value_name = "I/N", requires = "centroids_from")]
+    shard: Option<String>,
 }
 
 /// Values of `--select`.
@@ -171,6 +201,7 @@ pub fn run(cmd: ProfileCommand, quiet: bool) -> CliResult {
         ProfileCommand::AddModel(a) => add_model(a, quiet),
         ProfileCommand::Verify(a) => verify(a, quiet),
         ProfileCommand::Seal(a) => seal(a, quiet),
+        ProfileCommand::Merge(a) => merge(a, quiet),
     }
 }
 
@@ -247,9 +278,101 @@ fn seal(a: SealArgs, quiet: bool) -> CliResult {
     Ok(())
 }
 
-fn build(a: BuildArgs, quiet: bool) -> CliResult {
+/// Reads `--centroids-from`: the profile and the sha256 of its bytes.
+fn read_centroids(path: &std::path::Path) -> CliResult<(Profile, String)> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("--centroids-from {}: {e}", path.display()))?;
+    let p = Profile::from_json(&bytes)
+        .map_err(|e| format!("--centroids-from {}: {e}", path.display()))?;
+    Ok((p, centroids_sha256(&bytes)))
+}
+
+/// `profile build --centroids-from P [--shard I/N]`: no clustering.
+fn build_from_centroids(a: BuildArgs, centroids: PathBuf, quiet: bool) -> CliResult {
     let t0 = Instant::now();
+    let spec: ShardSpec = match &a.shard {
+        Some(s) => s.parse()?,
+        None => ShardSpec::ALL,
+    };
+    let (p, sha) = read_centroids(&centroids)?;
+    let set = LabelledSet::load(&a.prompts, &a.results, &a.models)?;
+    let texts: Vec<&str> = set.prompts.iter().map(|p| p.text.as_str()).collect();
+    let emb = a.embedding.embed_all(&texts, quiet)?;
+    let md = &p.metadata;
+    if emb.matrix.model_id() != md.embedding_model {
+        return Err(EvalError::EmbeddingModelMismatch {
+            profile: md.embedding_model.clone(),
+            given: emb.matrix.model_id().to_string(),
+        }
+        .into());
+    }
+    if emb.matrix.dim() != p.dim() {
+        return Err(format!(
+            "embeddings have dimension {}, --centroids-from {} has {}",
+            emb.matrix.dim(),
+            centroids.display(),
+            p.dim()
+        )
+        .into());
+    }
+    let counts = ShardCounts::compute(&p, &sha, spec, &set, emb.matrix.as_slice())?;
+    if a.shard.is_some() {
+        std::fs::write(&a.out, counts.to_json())
+            .map_err(|e| format!("--out {}: {e}", a.out.display()))?;
+        println!(
+            "wrote {}: shard {spec} of {} prompts ({} in this shard), {} clusters, {} models, in {:.1} s",
+            a.out.display(),
+            set.prompts.len(),
+            counts.prompts,
+            counts.n_clusters,
+            counts.models.len(),
+            t0.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    let out = merge_shards(&p, &sha, &[(a.prompts.display().to_string(), counts)])?;
+    out.write(&a.out)?;
+    println!(
+        "wrote {}: {} prompts assigned to the {} clusters of {}, {} models, in {:.1} s",
+        a.out.display(),
+        set.prompts.len(),
+        out.n_clusters(),
+        centroids.display(),
+        out.models.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `aurora profile merge`.
+fn merge(a: MergeArgs, _quiet: bool) -> CliResult {
     check_out_path(&a.out, "--out", &[])?;
+    let (p, sha) = read_centroids(&a.centroids_from)?;
+    let mut shards = Vec::with_capacity(a.shards.len());
+    for path in &a.shards {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+        shards.push((name.clone(), ShardCounts::from_json(&bytes, &name)?));
+    }
+    let out = merge_shards(&p, &sha, &shards)?;
+    out.write(&a.out)?;
+    println!(
+        "merged {} shards ({} prompts) into {}: {} clusters, {} models",
+        shards.len(),
+        out.cluster_sizes.iter().sum::<u64>(),
+        a.out.display(),
+        out.n_clusters(),
+        out.models.len()
+    );
+    Ok(())
+}
+
+fn build(a: BuildArgs, quiet: bool) -> CliResult {
+    check_out_path(&a.out, "--out", &[])?;
+    if let Some(c) = a.centroids_from.clone() {
+        return build_from_centroids(a, c, quiet);
+    }
+    let t0 = Instant::now();
     if let Some(p) = &a.labels_out {
         check_out_path(p, "--labels-out", &[])?;
     }
