@@ -301,3 +301,40 @@ fn squared_l2_lanes(a: &[f32], b: &[f32]) -> f32 {
     }
     acc.iter().sum::<f32>() + tail
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast seeding must reproduce linfa's own k-means++ run exactly.
+    #[test]
+    fn fast_seeding_matches_linfa_kmeans_plusplus() {
+        let mut rng = Xoshiro256Plus::seed_from_u64(3);
+        use ndarray_rand::rand::Rng;
+        let x = Array2::from_shape_fn((300, 8), |_| rng.gen_range(-1.0f32..1.0));
+        let data = DatasetBase::from(x.clone());
+        let linfa = KMeans::params_with(12, Xoshiro256Plus::seed_from_u64(9), SqEuclidean)
+            .init_method(KMeansInit::KMeansPlusPlus)
+            .n_runs(2)
+            .max_n_iterations(20)
+            .tolerance(1e-6)
+            .fit(&data)
+            .unwrap();
+        let mut rng = Xoshiro256Plus::seed_from_u64(9);
+        let mut best: Option<(f32, Array2<f32>)> = None;
+        for _ in 0..2 {
+            let init = kmeans_plusplus(x.view(), 12, &mut rng);
+            let m = KMeans::params_with(12, rng.clone(), SqEuclidean)
+                .init_method(KMeansInit::Precomputed(init))
+                .n_runs(1)
+                .max_n_iterations(20)
+                .tolerance(1e-6)
+                .fit(&data)
+                .unwrap();
+            if best.as_ref().is_none_or(|(i, _)| m.inertia() < *i) {
+                best = Some((m.inertia(), m.centroids().to_owned()));
+            }
+        }
+        assert_eq!(best.unwrap().1, linfa.centroids().to_owned());
+    }
+}
