@@ -131,21 +131,35 @@ impl SphericalKMeansValidParams {
                 p.k
             )));
         }
-        let data = DatasetBase::from(x.to_owned());
-        let rng = Xoshiro256Plus::seed_from_u64(p.seed);
+        let owned = x.to_owned();
+        let data = DatasetBase::from(owned.clone());
+        let mut rng = Xoshiro256Plus::seed_from_u64(p.seed);
         // linfa stops when the Frobenius norm of the centroid shift is below
         // its tolerance; scikit-learn's criterion is on the squared shift
         // relative to the data's variance. Convert, so both stop alike.
         let mean_var = x.var_axis(ndarray::Axis(0), 0.0).mean().unwrap_or(0.0);
         let tolerance = (p.tolerance * mean_var).sqrt().max(f32::MIN_POSITIVE);
-        let model = KMeans::params_with(p.k, rng, SqEuclidean)
-            .init_method(KMeansInit::KMeansPlusPlus)
-            .n_runs(p.n_runs)
-            .max_n_iterations(p.max_iterations)
-            .tolerance(tolerance)
-            .fit(&data)
-            .map_err(|e| ClusterError::Data(format!("KMeans failed: {e}")))?;
-        let mut centroids = model.centroids().to_owned();
+        // Each run: our k-means++ seeding (the same draws as linfa's, from
+        // the same generator, but O(n·k·d) instead of linfa's O(n·k²·d)),
+        // then linfa's Lloyd iterations from those centroids. The run with
+        // the lowest inertia is kept (the first on ties), as linfa does.
+        let mut best: Option<(f32, Array2<f32>)> = None;
+        for _ in 0..p.n_runs {
+            let init = kmeans_plusplus(owned.view(), p.k, &mut rng);
+            let model = KMeans::params_with(p.k, rng.clone(), SqEuclidean)
+                .init_method(KMeansInit::Precomputed(init))
+                .n_runs(1)
+                .max_n_iterations(p.max_iterations)
+                .tolerance(tolerance)
+                .fit(&data)
+                .map_err(|e| ClusterError::Data(format!("KMeans failed: {e}")))?;
+            if best.as_ref().is_none_or(|(i, _)| model.inertia() < *i) {
+                best = Some((model.inertia(), model.centroids().to_owned()));
+            }
+        }
+        let Some((_, mut centroids)) = best else {
+            return Err(ClusterError::Data("KMeans ran no run".into()));
+        };
         for mut row in centroids.rows_mut() {
             let norm = row.dot(&row).sqrt();
             if norm > 0.0 {
@@ -156,6 +170,43 @@ impl SphericalKMeansValidParams {
         let labels = assign_nearest(x, centroids.view());
         Ok(SphericalKMeansFit { labels, centroids })
     }
+}
+
+/// k-means++ seeding exactly as linfa 0.8's `KMeansInit::KMeansPlusPlus`
+/// (same generator draws, same squared distances, so the same centroids),
+/// but keeping each row's distance to its nearest centroid so far instead
+/// of recomputing it against every centroid at each step: O(n·k·d) rather
+/// than O(n·k²·d), which for k = 400 on 13,704 rows was ≈ 87 % of a fit.
+pub(crate) fn kmeans_plusplus(
+    x: ArrayView2<'_, f32>,
+    k: usize,
+    rng: &mut Xoshiro256Plus,
+) -> Array2<f32> {
+    use ndarray_rand::rand::distributions::{Distribution, WeightedIndex};
+    use rayon::prelude::*;
+    let n = x.nrows();
+    let mut centroids = Array2::<f32>::zeros((k, x.ncols()));
+    let ones = vec![1.0f32; n];
+    let first = WeightedIndex::new(ones.iter())
+        .expect("n ≥ k ≥ 1 rows")
+        .sample(rng);
+    centroids.row_mut(0).assign(&x.row(first));
+    let mut dists = vec![f32::INFINITY; n];
+    for c in 1..k {
+        let last = centroids.row(c - 1);
+        dists.par_iter_mut().enumerate().for_each(|(i, d)| {
+            let r = SqEuclidean.rdistance(last.view(), x.row(i));
+            if r < *d {
+                *d = r;
+            }
+        });
+        // linfa multiplies by the weights (all 1) before sampling.
+        let idx = WeightedIndex::new(dists.iter())
+            .map(|w| w.sample(rng))
+            .unwrap_or(0);
+        centroids.row_mut(c).assign(&x.row(idx));
+    }
+    centroids
 }
 
 /// Index of the most similar (largest dot product) centroid for each row.
@@ -249,4 +300,41 @@ fn squared_l2_lanes(a: &[f32], b: &[f32]) -> f32 {
         tail += (x - y) * (x - y);
     }
     acc.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast seeding must reproduce linfa's own k-means++ run exactly.
+    #[test]
+    fn fast_seeding_matches_linfa_kmeans_plusplus() {
+        let mut rng = Xoshiro256Plus::seed_from_u64(3);
+        use ndarray_rand::rand::Rng;
+        let x = Array2::from_shape_fn((300, 8), |_| rng.gen_range(-1.0f32..1.0));
+        let data = DatasetBase::from(x.clone());
+        let linfa = KMeans::params_with(12, Xoshiro256Plus::seed_from_u64(9), SqEuclidean)
+            .init_method(KMeansInit::KMeansPlusPlus)
+            .n_runs(2)
+            .max_n_iterations(20)
+            .tolerance(1e-6)
+            .fit(&data)
+            .unwrap();
+        let mut rng = Xoshiro256Plus::seed_from_u64(9);
+        let mut best: Option<(f32, Array2<f32>)> = None;
+        for _ in 0..2 {
+            let init = kmeans_plusplus(x.view(), 12, &mut rng);
+            let m = KMeans::params_with(12, rng.clone(), SqEuclidean)
+                .init_method(KMeansInit::Precomputed(init))
+                .n_runs(1)
+                .max_n_iterations(20)
+                .tolerance(1e-6)
+                .fit(&data)
+                .unwrap();
+            if best.as_ref().is_none_or(|(i, _)| m.inertia() < *i) {
+                best = Some((m.inertia(), m.centroids().to_owned()));
+            }
+        }
+        assert_eq!(best.unwrap().1, linfa.centroids().to_owned());
+    }
 }

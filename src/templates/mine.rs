@@ -44,7 +44,7 @@ impl Default for MineParams {
 
 impl MineParams {
     /// Defaults: min support 5, at most 400 templates, seed 42, incoming
-    /// clusters = max templates, 48 response clusters, 8 variants.
+    /// clusters = max templates, 96 response clusters, 8 variants.
     pub fn new() -> Self {
         MineParams {
             min_support: 5,
@@ -78,7 +78,7 @@ impl MineParams {
         self.incoming_clusters = Some(k);
         self
     }
-    /// Number of reply clusters (default 48, capped by the pairs).
+    /// Number of reply clusters (default 96, chosen on a validation split, capped by the pairs).
     pub fn response_clusters(mut self, k: usize) -> Self {
         self.response_clusters = Some(k);
         self
@@ -262,7 +262,7 @@ pub fn mine(
         .unwrap_or(p.max_templates)
         .min(cap)
         .min(n);
-    let k_out = p.response_clusters.unwrap_or(48).min(cap).min(n);
+    let k_out = p.response_clusters.unwrap_or(96).min(cap).min(n);
     let lin = kmeans(xin.view(), k_in, params)?;
     let lout = kmeans(xout.view(), k_out, params)?;
 

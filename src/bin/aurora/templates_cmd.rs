@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
+use aurora_router::embed::{open_model, CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::templates::{
     calibrate, evaluate, mine, read_dialogue_pairs, read_pairs, retrieval_baseline, EvalReport,
     LookupEmbedder, MineParams, PairSet, TemplateSet, TemplatesSection, DEFAULT_TARGET_PRECISION,
@@ -71,7 +71,7 @@ pub struct MineArgs {
     /// Incoming-message clusters (default: --max-templates).
     #[arg(long)]
     incoming_clusters: Option<usize>,
-    /// Reply clusters (default 48).
+    /// Reply clusters (default 96).
     #[arg(long)]
     response_clusters: Option<usize>,
     /// Weight of ln(coherence) in the matching score.
@@ -116,7 +116,7 @@ impl ServingArgs {
         tables: &[(&[String], &PrecomputedEmbeddings)],
     ) -> CliResult<Box<dyn Embedder>> {
         if let Some(p) = &self.model {
-            return Ok(Box::new(CactusEmbedder::open(p)?));
+            return Ok(open_model(p)?);
         }
         if self.mock {
             return Ok(Box::new(CactusEmbedder::mock(self.mock_dim)?));
@@ -359,7 +359,7 @@ pub struct MatchArgs {
 fn run_match(a: MatchArgs) -> CliResult {
     let bytes = read_section(&a.templates)?;
     let embedder: Box<dyn Embedder> = match (&a.model, a.mock) {
-        (Some(p), _) => Box::new(CactusEmbedder::open(p)?),
+        (Some(p), _) => open_model(p)?,
         (None, true) => Box::new(CactusEmbedder::mock(a.mock_dim)?),
         (None, false) => return Err("no serving model: give --model DIR or --mock".into()),
     };
