@@ -6,7 +6,10 @@
 //!    seed's rule). A node with fewer than `2 · min_cluster_size` items is a
 //!    leaf.
 //! 2. Its embeddings (re-embedded with the depth's [`Embedder`] when one is
-//!    given) are reduced by a PCA fitted on these points only (the "zoom").
+//!    given) are reduced by a PCA or a UMAP fitted on these points only (the
+//!    "zoom"), or used as given (`none`). After UMAP, HDBSCAN and the
+//!    silhouette read Euclidean distances on the layout (as umap-learn +
+//!    hdbscan do); otherwise cosine.
 //! 3. Split candidates, scored by mean cosine silhouette over the non-noise
 //!    points (`cluster::silhouette`): HDBSCAN with that `min_cluster_size`
 //!    (`cluster::Hdbscan`), and/or spherical KMeans for every
@@ -30,6 +33,7 @@ use super::params::{Method, Reduce, TaxonomyValidParams};
 use super::{Taxonomy, TaxonomyError, TaxonomyNode};
 use crate::cluster::kmeans::SphericalKMeans;
 use crate::cluster::silhouette::{silhouette, SilhouetteSample};
+use crate::cluster::umap::{umap, UmapParams};
 use crate::cluster::{DistanceMatrix, Hdbscan};
 use crate::embed::Embedder;
 use crate::profile::F16Matrix;
@@ -223,11 +227,26 @@ impl Builder<'_> {
             Some(e) => reembed(e, self.input.texts, members)?,
             None => self.input.embeddings.select(Axis(0), members),
         };
-        let z = match p.reduce {
-            Reduce::Pca(k) => super::reduce::pca_normalized(x.view(), k, p.seed ^ depth as u64),
-            Reduce::None | Reduce::Umap(_) => x,
+        let seed = p.seed ^ depth as u64;
+        let (z, d) = match p.reduce {
+            Reduce::Pca(k) => {
+                let z = crate::cluster::reduce::pca_normalized(x.view(), k, seed);
+                let d = DistanceMatrix::cosine(z.view())?;
+                (z, d)
+            }
+            Reduce::None => {
+                let d = DistanceMatrix::cosine(x.view())?;
+                (x, d)
+            }
+            Reduce::Umap(k) => {
+                // Euclidean on the layout for HDBSCAN and the silhouette (as
+                // umap-learn + hdbscan); spherical KMeans gets the layout's
+                // centred, re-normalised rows.
+                let y = umap(x.view(), &UmapParams::new(k).seed(seed))?;
+                let d = DistanceMatrix::euclidean(y.view())?;
+                (center_normalize(y), d)
+            }
         };
-        let d = DistanceMatrix::cosine(z.view())?;
         let mut cands: Vec<Split> = Vec::new();
         if matches!(p.method, Method::Hdbscan | Method::Auto) {
             let fit = Hdbscan::params()
@@ -402,6 +421,20 @@ fn per_cluster_silhouette(
         .zip(&sizes)
         .map(|(&t, &s)| if s > 0 { t / s as f64 } else { 0.0 })
         .collect()
+}
+
+/// Rows minus their mean, L2-normalised.
+fn center_normalize(mut y: Array2<f32>) -> Array2<f32> {
+    if let Some(mean) = y.mean_axis(Axis(0)) {
+        y -= &mean.insert_axis(Axis(0));
+    }
+    for mut row in y.rows_mut() {
+        let norm = row.dot(&row).sqrt();
+        if norm > 0.0 {
+            row.mapv_inplace(|v| v / norm);
+        }
+    }
+    y
 }
 
 fn reembed(
