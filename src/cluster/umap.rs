@@ -83,6 +83,31 @@ impl UmapParams {
 /// (freed before the layout), the start from [`super::reduce::pca_project`].
 /// With fewer than 4 rows, or `n_components ≥ n`, the PCA start is returned.
 pub fn umap(x: ArrayView2<'_, f32>, p: &UmapParams) -> Result<Array2<f32>, ClusterError> {
+    umap_impl(x, None, p)
+}
+
+/// [`umap`] with the rows' cosine [`DistanceMatrix`] already computed (the
+/// caller keeps it, e.g. to score clusters in the original space).
+pub fn umap_with_distances(
+    x: ArrayView2<'_, f32>,
+    d: &DistanceMatrix,
+    p: &UmapParams,
+) -> Result<Array2<f32>, ClusterError> {
+    if d.len() != x.nrows() {
+        return Err(ClusterError::Data(format!(
+            "distance matrix of {} points for {} rows",
+            d.len(),
+            x.nrows()
+        )));
+    }
+    umap_impl(x, Some(d), p)
+}
+
+fn umap_impl(
+    x: ArrayView2<'_, f32>,
+    given: Option<&DistanceMatrix>,
+    p: &UmapParams,
+) -> Result<Array2<f32>, ClusterError> {
     if p.n_components == 0 {
         return Err(ClusterError::InvalidParam {
             name: "n_components",
@@ -98,19 +123,24 @@ pub fn umap(x: ArrayView2<'_, f32>, p: &UmapParams) -> Result<Array2<f32>, Clust
     let n = x.nrows();
     let init = super::reduce::pca_project(x, p.n_components, p.seed);
     let dim = init.ncols();
-    let scale = init.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64)).max(1e-12);
+    let scale = init
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs() as f64))
+        .max(1e-12);
     let start: Vec<f64> = init.iter().map(|&v| 10.0 * v as f64 / scale).collect();
     if n < 4 || p.n_components >= n {
-        return Ok(Array2::from_shape_vec((n, dim), start.iter().map(|&v| v as f32).collect())
-            .expect("shape"));
+        return Ok(
+            Array2::from_shape_vec((n, dim), start.iter().map(|&v| v as f32).collect())
+                .expect("shape"),
+        );
     }
-    let knn = {
-        let d = DistanceMatrix::cosine(x)?;
-        knn_from_distances(&d, p.n_neighbors.min(n - 1))
+    let k = p.n_neighbors.min(n - 1);
+    let knn = match given {
+        Some(d) => knn_from_distances(d, k),
+        None => knn_from_distances(&DistanceMatrix::cosine(x)?, k),
     };
     let y = layout(&knn, start, dim, p.seed, p.n_epochs);
-    Ok(Array2::from_shape_vec((n, dim), y.into_iter().map(|v| v as f32).collect())
-        .expect("shape"))
+    Ok(Array2::from_shape_vec((n, dim), y.into_iter().map(|v| v as f32).collect()).expect("shape"))
 }
 
 /// The `k` nearest other points of every point, nearest first (ties by index).
@@ -338,11 +368,17 @@ mod tests {
         let x = groups();
         assert!(matches!(
             umap(x.view(), &UmapParams::new(0)),
-            Err(ClusterError::InvalidParam { name: "n_components", .. })
+            Err(ClusterError::InvalidParam {
+                name: "n_components",
+                ..
+            })
         ));
         assert!(matches!(
             umap(x.view(), &UmapParams::new(2).n_neighbors(1)),
-            Err(ClusterError::InvalidParam { name: "n_neighbors", .. })
+            Err(ClusterError::InvalidParam {
+                name: "n_neighbors",
+                ..
+            })
         ));
     }
 }
