@@ -234,11 +234,13 @@ fn bad_inputs_are_typed_errors() {
         &as_refs(&with(&["--floor", "400"])),
         "fewer than --floor 400",
     );
-    // UMAP is refused with a clear reason; malformed flags too.
-    fails(
-        &as_refs(&with(&["--reduce", "umap:50"])),
-        "umap is not implemented",
-    );
+    // Malformed reductions name the flag.
+    for bad in ["umap:0", "umap:x", "umap", "pca:1"] {
+        fails(
+            &as_refs(&with(&["--reduce", bad])),
+            "invalid parameter `reduce`",
+        );
+    }
     fails(
         &as_refs(&with(&["--reduce", "tsne"])),
         "invalid parameter `reduce`",

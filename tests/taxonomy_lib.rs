@@ -6,7 +6,7 @@ mod common;
 use aurora_router::embed::{EmbedError, Embedder, PrecomputedEmbeddings};
 use aurora_router::profile::{ProfileFile, Section};
 use aurora_router::taxonomy::build::{build, BuildInput};
-use aurora_router::taxonomy::params::TaxonomyParams;
+use aurora_router::taxonomy::params::{Reduce, TaxonomyParams};
 use aurora_router::taxonomy::{Taxonomy, TaxonomyError};
 
 fn fixture_input() -> (Vec<String>, Vec<String>, PrecomputedEmbeddings) {
@@ -79,6 +79,48 @@ fn tree_invariants_and_runtime_paths() {
         .require::<Taxonomy>()
         .unwrap();
     assert_eq!(back.nodes, tree.nodes);
+}
+
+#[test]
+fn umap_reduction_builds_the_same_tree_twice() {
+    let (ids, texts, e) = fixture_input();
+    let params = TaxonomyParams::new()
+        .max_depth(1)
+        .reduce(Reduce::Umap(5))
+        .check()
+        .unwrap();
+    let input = BuildInput {
+        ids: &ids,
+        texts: &texts,
+        embeddings: e.view(),
+        embedding_model: "m",
+        is_mock: false,
+    };
+    let tree = build(input, &params, &[]).unwrap();
+    tree.validate().unwrap();
+    assert!(tree.nodes[0].children.len() >= 2, "the root is split");
+    assert_eq!(tree.config["reduce"], serde_json::json!({"Umap": 5}));
+    let again = build(input, &params, &[]).unwrap();
+    let json = |t: &Taxonomy| {
+        let mut f = ProfileFile::new();
+        f.set_section(t).unwrap();
+        f.to_json()
+    };
+    assert_eq!(json(&tree), json(&again), "byte-identical for one seed");
+}
+
+#[test]
+fn reduce_specs_parse_or_name_the_flag() {
+    assert_eq!("umap:50".parse::<Reduce>().unwrap(), Reduce::Umap(50));
+    assert_eq!("pca:20".parse::<Reduce>().unwrap(), Reduce::Pca(20));
+    assert_eq!("none".parse::<Reduce>().unwrap(), Reduce::None);
+    for bad in ["umap:0", "umap:1", "umap:x", "umap", "tsne:5", ""] {
+        let err = bad.parse::<Reduce>().unwrap_err();
+        assert!(
+            matches!(err, TaxonomyError::InvalidParam { .. }) && err.to_string().contains("reduce"),
+            "{bad}: {err}"
+        );
+    }
 }
 
 #[test]

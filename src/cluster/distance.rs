@@ -49,6 +49,37 @@ impl DistanceMatrix {
         Ok(Self { n, data })
     }
 
+    /// Euclidean distances between the rows of `x` (any scale; used on a
+    /// UMAP layout, where HDBSCAN and the silhouette read Euclidean
+    /// distances as umap-learn + hdbscan do). Exact zero diagonal, exactly
+    /// symmetric.
+    pub fn euclidean(x: ArrayView2<'_, f32>) -> Result<Self, ClusterError> {
+        let n = x.nrows();
+        if n < 2 {
+            return Err(ClusterError::Data(format!(
+                "need at least 2 points, got {n}"
+            )));
+        }
+        let sq: Vec<f32> = x.rows().into_iter().map(|r| r.dot(&r)).collect();
+        let gram = x.dot(&x.t());
+        let mut data = gram.into_raw_vec_and_offset().0;
+        for i in 0..n {
+            for j in i..n {
+                let v = if i == j {
+                    0.0
+                } else {
+                    (sq[i] + sq[j] - 2.0 * data[i * n + j]).max(0.0).sqrt()
+                };
+                data[i * n + j] = v;
+                data[j * n + i] = v;
+            }
+        }
+        if data.iter().any(|v| !v.is_finite()) {
+            return Err(ClusterError::Data("non-finite coordinates".into()));
+        }
+        Ok(Self { n, data })
+    }
+
     /// Builds a matrix from raw row-major data, checking its shape, symmetry
     /// and values. Mostly for tests and for callers with their own metric.
     pub fn from_raw(n: usize, data: Vec<f32>) -> Result<Self, ClusterError> {

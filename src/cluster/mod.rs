@@ -11,8 +11,10 @@ mod algorithm;
 pub mod distance;
 pub mod hdbscan;
 pub mod kmeans;
+pub mod reduce;
 pub mod silhouette;
 pub mod sweep;
+pub mod umap;
 
 pub use algorithm::{from_params, ClusterAlgorithm, Clustering};
 pub use distance::DistanceMatrix;

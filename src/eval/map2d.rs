@@ -2,12 +2,8 @@
 //! measures that say how faithful a map is (trustworthiness and k-NN
 //! preservation).
 //!
-//! The UMAP here follows McInnes et al. (2018) and `umap-learn`'s defaults:
-//! exact cosine k-NN (15 neighbours), the fuzzy simplicial set (per-point
-//! `ρ` and `σ` with `Σ exp(−(d − ρ)/σ) = log₂ k`, symmetrised by the
-//! probabilistic union), then the layout optimised by SGD with negative
-//! sampling (`a = 1.577`, `b = 0.895` for `min_dist = 0.1`, 5 negative
-//! samples, learning rate 1 decaying linearly), started from the PCA map
+//! The UMAP is the cluster layer's ([`crate::cluster::umap`], umap-learn's
+//! defaults) with 2 output dimensions, started from the PCA map below
 //! (umap-learn's `init="pca"`). Seeded: the same input gives the same map.
 //!
 //! ```
@@ -27,12 +23,10 @@
 
 use rayon::prelude::*;
 
+use crate::cluster::umap::{layout, select_nearest};
+
 /// Neighbours of the UMAP graph.
 const N_NEIGHBORS: usize = 15;
-/// `a`, `b` of the low-dimensional similarity `1 / (1 + a d^{2b})` (min_dist 0.1, spread 1).
-const A: f64 = 1.576_943_460_405_378;
-const B: f64 = 0.895_060_878_123_132_4;
-const NEG_SAMPLES: usize = 5;
 
 /// The first two principal axes of `rows` (centred), by power iteration on
 /// the covariance; deterministic (fixed start, sign fixed so the largest
@@ -141,30 +135,10 @@ fn knn_cosine(rows: &[Vec<f32>], k: usize) -> Vec<Vec<(usize, f64)>> {
                 .filter(|&j| j != i)
                 .map(|j| (j, cos_dist(&rows[i], &rows[j])))
                 .collect();
-            let k = k.min(d.len());
-            if k < d.len() {
-                d.select_nth_unstable_by(k, |a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                d.truncate(k);
-            }
-            d.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            select_nearest(&mut d, k);
             d
         })
         .collect()
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// The UMAP map of `rows` (see the module docs), seeded by `seed`.
@@ -173,72 +147,7 @@ pub fn umap_map(rows: &[Vec<f32>], seed: u64) -> Vec<(f64, f64)> {
     if n < 4 {
         return pca_map(rows);
     }
-    let k = N_NEIGHBORS.min(n - 1);
-    let knn = knn_cosine(rows, k);
-    // Fuzzy simplicial set: directed memberships.
-    let target = (k as f64).log2();
-    let mut directed: Vec<Vec<(usize, f64)>> = Vec::with_capacity(n);
-    for nb in &knn {
-        let rho = nb.iter().map(|x| x.1).find(|&d| d > 0.0).unwrap_or(0.0);
-        let (mut lo, mut hi, mut sigma) = (0.0f64, f64::INFINITY, 1.0f64);
-        for _ in 0..64 {
-            let s: f64 = nb
-                .iter()
-                .map(|&(_, d)| (-((d - rho).max(0.0)) / sigma).exp())
-                .sum();
-            if (s - target).abs() < 1e-5 {
-                break;
-            }
-            if s > target {
-                hi = sigma;
-                sigma = (lo + hi) / 2.0;
-            } else {
-                lo = sigma;
-                sigma = if hi.is_finite() {
-                    (lo + hi) / 2.0
-                } else {
-                    sigma * 2.0
-                };
-            }
-        }
-        let sigma = sigma.max(1e-3 * nb.iter().map(|x| x.1).sum::<f64>() / nb.len() as f64);
-        directed.push(
-            nb.iter()
-                .map(|&(j, d)| (j, (-((d - rho).max(0.0)) / sigma.max(1e-12)).exp()))
-                .collect(),
-        );
-    }
-    // Symmetrise: w = a + b − a·b.
-    let mut edges: std::collections::BTreeMap<(usize, usize), (f64, f64)> =
-        std::collections::BTreeMap::new();
-    for (i, nb) in directed.iter().enumerate() {
-        for &(j, w) in nb {
-            let key = (i.min(j), i.max(j));
-            let e = edges.entry(key).or_insert((0.0, 0.0));
-            if i < j {
-                e.0 = w;
-            } else {
-                e.1 = w;
-            }
-        }
-    }
-    let edges: Vec<(usize, usize, f64)> = edges
-        .into_iter()
-        .map(|((i, j), (a, b))| (i, j, a + b - a * b))
-        .filter(|e| e.2 > 0.0)
-        .collect();
-    let n_epochs: usize = if n <= 10_000 { 500 } else { 200 };
-    let w_max = edges.iter().map(|e| e.2).fold(0.0, f64::max);
-    // Edges too weak to be sampled once in the whole run are dropped (as umap-learn does).
-    let edges: Vec<(usize, usize, f64)> = edges
-        .into_iter()
-        .filter(|e| e.2 >= w_max / n_epochs as f64)
-        .collect();
-    let eps: Vec<f64> = edges.iter().map(|e| w_max / e.2).collect();
-    let eps_neg: Vec<f64> = eps.iter().map(|e| e / NEG_SAMPLES as f64).collect();
-    let mut next = eps.clone();
-    let mut next_neg = eps_neg.clone();
-
+    let knn = knn_cosine(rows, N_NEIGHBORS.min(n - 1));
     // Start from PCA, scaled to [−10, 10].
     let init = pca_map(rows);
     let scale = init
@@ -246,54 +155,12 @@ pub fn umap_map(rows: &[Vec<f32>], seed: u64) -> Vec<(f64, f64)> {
         .map(|p| p.0.abs().max(p.1.abs()))
         .fold(0.0, f64::max)
         .max(1e-12);
-    let mut y: Vec<[f64; 2]> = init
+    let start: Vec<f64> = init
         .iter()
-        .map(|p| [10.0 * p.0 / scale, 10.0 * p.1 / scale])
+        .flat_map(|p| [10.0 * p.0 / scale, 10.0 * p.1 / scale])
         .collect();
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let clip = |v: f64| v.clamp(-4.0, 4.0);
-    for epoch in 0..n_epochs {
-        let e = epoch as f64;
-        let lr = 1.0 - e / n_epochs as f64;
-        for (x, &(i, j, _)) in edges.iter().enumerate() {
-            if next[x] > e {
-                continue;
-            }
-            let (yi, yj) = (y[i], y[j]);
-            let d2 = (yi[0] - yj[0]).powi(2) + (yi[1] - yj[1]).powi(2);
-            let g = if d2 > 0.0 {
-                -2.0 * A * B * d2.powf(B - 1.0) / (1.0 + A * d2.powf(B))
-            } else {
-                0.0
-            };
-            for c in 0..2 {
-                let step = clip(g * (yi[c] - yj[c])) * lr;
-                y[i][c] += step;
-                y[j][c] -= step;
-            }
-            next[x] += eps[x];
-            let n_neg = ((e - next_neg[x]) / eps_neg[x]).max(0.0) as usize;
-            for _ in 0..n_neg {
-                let k = rng.below(n);
-                if k == i {
-                    continue;
-                }
-                let (yi, yk) = (y[i], y[k]);
-                let d2 = (yi[0] - yk[0]).powi(2) + (yi[1] - yk[1]).powi(2);
-                let g = 2.0 * B / ((0.001 + d2) * (1.0 + A * d2.powf(B)));
-                for c in 0..2 {
-                    let step = if g > 0.0 && d2 > 0.0 {
-                        clip(g * (yi[c] - yk[c]))
-                    } else {
-                        4.0
-                    };
-                    y[i][c] += step * lr;
-                }
-            }
-            next_neg[x] += n_neg as f64 * eps_neg[x];
-        }
-    }
-    y.into_iter().map(|p| (p[0], p[1])).collect()
+    let y = layout(&knn, start, 2, seed, None);
+    y.chunks_exact(2).map(|p| (p[0], p[1])).collect()
 }
 
 /// How faithful a 2-D map `xy` of `rows` is, with `k` neighbours:

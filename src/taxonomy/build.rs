@@ -6,7 +6,10 @@
 //!    seed's rule). A node with fewer than `2 · min_cluster_size` items is a
 //!    leaf.
 //! 2. Its embeddings (re-embedded with the depth's [`Embedder`] when one is
-//!    given) are reduced by a PCA fitted on these points only (the "zoom").
+//!    given) are reduced by a PCA or a UMAP fitted on these points only (the
+//!    "zoom"), or used as given (`none`). After UMAP, HDBSCAN and the
+//!    silhouette read Euclidean distances on the layout (as umap-learn +
+//!    hdbscan do); otherwise cosine.
 //! 3. Split candidates, scored by mean cosine silhouette over the non-noise
 //!    points (`cluster::silhouette`): HDBSCAN with that `min_cluster_size`
 //!    (`cluster::Hdbscan`), and/or spherical KMeans for every
@@ -30,6 +33,7 @@ use super::params::{Method, Reduce, TaxonomyValidParams};
 use super::{Taxonomy, TaxonomyError, TaxonomyNode};
 use crate::cluster::kmeans::SphericalKMeans;
 use crate::cluster::silhouette::{silhouette, SilhouetteSample};
+use crate::cluster::umap::{umap_with_distances, UmapParams};
 use crate::cluster::{DistanceMatrix, Hdbscan};
 use crate::embed::Embedder;
 use crate::profile::F16Matrix;
@@ -223,11 +227,33 @@ impl Builder<'_> {
             Some(e) => reembed(e, self.input.texts, members)?,
             None => self.input.embeddings.select(Axis(0), members),
         };
-        let z = match p.reduce {
-            Reduce::Pca(k) => super::reduce::pca_normalized(x.view(), k, p.seed ^ depth as u64),
-            Reduce::None | Reduce::Umap(_) => x,
+        let seed = p.seed ^ depth as u64;
+        // `gate`: the distances the children's own silhouettes (the
+        // recursion gate) are measured with; the split's own space except
+        // after UMAP, where they are the node's cosine distances (Euclidean
+        // silhouettes on a UMAP layout are high by construction, and the
+        // gate would stop almost every split).
+        let (z, d, gate) = match p.reduce {
+            Reduce::Pca(k) => {
+                let z = crate::cluster::reduce::pca_normalized(x.view(), k, seed);
+                let d = DistanceMatrix::cosine(z.view())?;
+                (z, d, None)
+            }
+            Reduce::None => {
+                let d = DistanceMatrix::cosine(x.view())?;
+                (x, d, None)
+            }
+            Reduce::Umap(k) => {
+                // Euclidean on the layout for HDBSCAN and the split's
+                // silhouette (as umap-learn + hdbscan); spherical KMeans
+                // gets the layout's centred, re-normalised rows.
+                let dx = DistanceMatrix::cosine(x.view())?;
+                let y = umap_with_distances(x.view(), &dx, &UmapParams::new(k).seed(seed))?;
+                let d = DistanceMatrix::euclidean(y.view())?;
+                (center_normalize(y), d, Some(dx))
+            }
         };
-        let d = DistanceMatrix::cosine(z.view())?;
+        let gate = gate.as_ref().unwrap_or(&d);
         let mut cands: Vec<Split> = Vec::new();
         if matches!(p.method, Method::Hdbscan | Method::Auto) {
             let fit = Hdbscan::params()
@@ -237,7 +263,7 @@ impl Builder<'_> {
                 .fit(&d)?;
             let ok_noise = p.method == Method::Hdbscan || fit.noise_fraction <= 0.5;
             if fit.n_clusters >= 2 && ok_noise {
-                if let Some(s) = self.score(&d, fit.labels, fit.n_clusters)? {
+                if let Some(s) = self.score(&d, gate, fit.labels, fit.n_clusters)? {
                     cands.push(s);
                 }
             }
@@ -271,7 +297,7 @@ impl Builder<'_> {
             for labels in fits {
                 let k = labels.iter().copied().max().unwrap_or(-1) + 1;
                 if k >= 2 {
-                    if let Some(s) = self.score(&d, labels, k as usize)? {
+                    if let Some(s) = self.score(&d, gate, labels, k as usize)? {
                         cands.push(s);
                     }
                 }
@@ -286,11 +312,12 @@ impl Builder<'_> {
             }))
     }
 
-    /// Scores a labelling over its non-noise points; also the mean
-    /// silhouette of each cluster.
+    /// Scores a labelling over its non-noise points (distances `d`); also
+    /// the mean silhouette of each cluster (distances `gate`).
     fn score(
         &self,
         d: &DistanceMatrix,
+        gate: &DistanceMatrix,
         labels: Vec<i32>,
         k: usize,
     ) -> Result<Option<Split>, TaxonomyError> {
@@ -310,7 +337,7 @@ impl Builder<'_> {
             return Ok(None);
         }
         let s = silhouette(d, &dense, k, &SilhouetteSample::Indices(sample.clone()))?;
-        let per_cluster = per_cluster_silhouette(d, &dense, k, &sample);
+        let per_cluster = per_cluster_silhouette(gate, &dense, k, &sample);
         Ok(Some(Split {
             labels,
             k,
@@ -402,6 +429,20 @@ fn per_cluster_silhouette(
         .zip(&sizes)
         .map(|(&t, &s)| if s > 0 { t / s as f64 } else { 0.0 })
         .collect()
+}
+
+/// Rows minus their mean, L2-normalised.
+fn center_normalize(mut y: Array2<f32>) -> Array2<f32> {
+    if let Some(mean) = y.mean_axis(Axis(0)) {
+        y -= &mean.insert_axis(Axis(0));
+    }
+    for mut row in y.rows_mut() {
+        let norm = row.dot(&row).sqrt();
+        if norm > 0.0 {
+            row.mapv_inplace(|v| v / norm);
+        }
+    }
+    y
 }
 
 fn reembed(

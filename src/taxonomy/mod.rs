@@ -9,7 +9,7 @@
 //! * [`ctfidf`] — class-based TF-IDF keywords (BERTopic's c-TF-IDF),
 //!   reusable by any job that names clusters.
 //! * `params`, `reduce`, `build`, `naming` (feature `builder`) — the recursive
-//!   builder: per-node PCA, HDBSCAN / spherical KMeans from [`crate::cluster`],
+//!   builder: per-node PCA or UMAP (`cluster::reduce`, `cluster::umap`), HDBSCAN / spherical KMeans from [`crate::cluster`],
 //!   c-TF-IDF names and MMR representatives.
 //! * `annotate`, `stats`, `metrics` (feature `builder`) — item paths, χ² /
 //!   Fisher tests with Benjamini–Hochberg q-values, NMI / ARI / purity.
@@ -31,8 +31,9 @@ pub mod metrics;
 pub mod naming;
 #[cfg(feature = "builder")]
 pub mod params;
+/// The per-node reductions (moved to the cluster layer, kept here as a path).
 #[cfg(feature = "builder")]
-pub mod reduce;
+pub use crate::cluster::reduce;
 #[cfg(feature = "builder")]
 pub mod stats;
 

@@ -13,7 +13,9 @@ pub enum Reduce {
     /// PCA to this many components on the node's centred points, then
     /// re-normalised rows (cosine in the node's own principal subspace).
     Pca(usize),
-    /// UMAP to this many components (not implemented; see the README).
+    /// UMAP (cosine, 15 neighbours, `cluster::umap`) to this many components
+    /// on the node's points; HDBSCAN and the silhouette then use Euclidean
+    /// distances on the layout.
     Umap(usize),
 }
 
@@ -256,12 +258,6 @@ impl TaxonomyParams {
             return Err(TaxonomyError::param(
                 "silhouette-threshold",
                 "must be in [-1, 1]",
-            ));
-        }
-        if let Reduce::Umap(_) = self.reduce {
-            return Err(TaxonomyError::param(
-                "reduce",
-                "umap is not implemented in this build (no maintained Rust UMAP crate was adopted); use pca:N or none",
             ));
         }
         if self.max_children < 2 {

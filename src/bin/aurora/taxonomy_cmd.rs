@@ -62,7 +62,7 @@ pub struct BuildArgs {
     /// A child is split again only when its silhouette is below this.
     #[arg(long, default_value_t = 0.3)]
     silhouette_threshold: f64,
-    /// Per-node reduction: `pca:N`, `none` (`umap:N` is not implemented).
+    /// Per-node reduction, fitted on each node's own points: `umap:N`, `pca:N` or `none`.
     #[arg(long, default_value = "none")]
     reduce: String,
     /// Split method: `auto` (HDBSCAN and KMeans, best silhouette), `hdbscan` (the seed's), `kmeans`.

@@ -1,4 +1,5 @@
-//! Per-node reduction: PCA fitted on a node's own points ("zoom in").
+//! Reductions fitted on a set of rows (the taxonomy fits one per node, its
+//! "zoom in"): PCA here, UMAP in [`super::umap`].
 //!
 //! Written by hand rather than with `linfa-reduction`: the subspace we need
 //! (the top `k` of a `d × d` covariance, `d` = 384) takes ~60 lines of
@@ -16,23 +17,13 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 /// When `k ≥ d` or `k ≥ n` the centred rows are returned, normalised.
 ///
 /// ```
-/// use aurora_router::taxonomy::reduce::pca_normalized;
+/// use aurora_router::cluster::reduce::pca_normalized;
 /// let x = ndarray::array![[1.0f32, 0.0, 0.0], [0.0, 1.0, 0.0], [0.9, 0.1, 0.0], [0.1, 0.9, 0.01]];
 /// let y = pca_normalized(x.view(), 2, 7);
 /// assert_eq!(y.dim(), (4, 2));
 /// ```
 pub fn pca_normalized(x: ArrayView2<'_, f32>, k: usize, seed: u64) -> Array2<f32> {
-    let (n, d) = x.dim();
-    let mean = x
-        .mean_axis(Axis(0))
-        .unwrap_or_else(|| ndarray::Array1::zeros(d));
-    let xc = &x - &mean.insert_axis(Axis(0));
-    let mut y = if k >= d || k >= n {
-        xc
-    } else {
-        let basis = top_subspace(xc.view(), k, seed);
-        xc.dot(&basis)
-    };
+    let mut y = pca_project(x, k, seed);
     for mut row in y.rows_mut() {
         let norm = row.dot(&row).sqrt();
         if norm > 0.0 {
@@ -40,6 +31,24 @@ pub fn pca_normalized(x: ArrayView2<'_, f32>, k: usize, seed: u64) -> Array2<f32
         }
     }
     y
+}
+
+/// The centred rows of `x` (n × d) projected onto their top-`k` principal
+/// components (fitted on `x` itself), not normalised. When `k ≥ d` or
+/// `k ≥ n` the centred rows are returned. Seeded (the subspace iteration's
+/// start).
+pub fn pca_project(x: ArrayView2<'_, f32>, k: usize, seed: u64) -> Array2<f32> {
+    let (n, d) = x.dim();
+    let mean = x
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| ndarray::Array1::zeros(d));
+    let xc = &x - &mean.insert_axis(Axis(0));
+    if k >= d || k >= n {
+        xc
+    } else {
+        let basis = top_subspace(xc.view(), k, seed);
+        xc.dot(&basis)
+    }
 }
 
 /// A `d × k` orthonormal basis of the top-`k` principal subspace of the
