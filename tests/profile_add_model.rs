@@ -8,19 +8,10 @@ use aurora_router::cluster::sweep::Sweep;
 use aurora_router::data::LabelledSet;
 use aurora_router::embed::PrecomputedEmbeddings;
 use aurora_router::profile::{ModelInfo, Profile};
-use common::fixture;
+use common::{fixture, fixture_set};
 
 fn fixture_profile() -> (Profile, LabelledSet, PrecomputedEmbeddings) {
-    let set = LabelledSet::load(
-        &fixture("prompts.jsonl"),
-        &fixture("results.csv"),
-        &fixture("models.json"),
-    )
-    .unwrap();
-    let mut e =
-        PrecomputedEmbeddings::load(fixture("embeddings_minilm.f16.npy"), "all-MiniLM-L6-v2")
-            .unwrap();
-    e.normalize_rows().unwrap();
+    let (set, e) = fixture_set();
     let sweep = Sweep::params()
         .k_range(6, 6)
         .hdbscan_grid(vec![], vec![])

@@ -10,22 +10,7 @@ use aurora_router::cluster::sweep::Sweep;
 use aurora_router::data::LabelledSet;
 use aurora_router::embed::{CactusEmbedder, Embedder, PrecomputedEmbeddings};
 use aurora_router::profile::{Profile, SelectionMethod, ShrinkageMethod};
-use common::fixture;
-
-fn fixture_set() -> (LabelledSet, PrecomputedEmbeddings) {
-    let set = LabelledSet::load(
-        &fixture("prompts.jsonl"),
-        &fixture("results.csv"),
-        &fixture("models.json"),
-    )
-    .unwrap();
-    let mut e =
-        PrecomputedEmbeddings::load(fixture("embeddings_minilm.f16.npy"), "all-MiniLM-L6-v2")
-            .unwrap();
-    e.check_rows(set.prompts.len()).unwrap();
-    e.normalize_rows().unwrap();
-    (set, e)
-}
+use common::{fixture, fixture_set};
 
 fn build(set: &LabelledSet, e: &PrecomputedEmbeddings, seed: u64) -> Profile {
     let sweep = Sweep::params()

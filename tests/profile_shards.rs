@@ -10,21 +10,7 @@ use aurora_router::cluster::sweep::Sweep;
 use aurora_router::data::LabelledSet;
 use aurora_router::embed::PrecomputedEmbeddings;
 use aurora_router::profile::Profile;
-use common::fixture;
-
-fn fixture_set() -> (LabelledSet, PrecomputedEmbeddings) {
-    let set = LabelledSet::load(
-        &fixture("prompts.jsonl"),
-        &fixture("results.csv"),
-        &fixture("models.json"),
-    )
-    .unwrap();
-    let mut e =
-        PrecomputedEmbeddings::load(fixture("embeddings_minilm.f16.npy"), "all-MiniLM-L6-v2")
-            .unwrap();
-    e.normalize_rows().unwrap();
-    (set, e)
-}
+use common::{fixture, fixture_set};
 
 /// A profile P built on the fixture (K = 6), and its file's bytes.
 fn centroid_profile(set: &LabelledSet, e: &PrecomputedEmbeddings, k: usize) -> (Profile, Vec<u8>) {

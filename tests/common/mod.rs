@@ -17,6 +17,29 @@ pub fn unseal(bytes: &[u8]) -> Vec<u8> {
     format!("{}}}\n", &text[..at]).into_bytes()
 }
 
+/// The 300-prompt fixture (`tests/fixtures`) as a labelled set, and its
+/// MiniLM rows normalised to unit length.
+#[cfg(feature = "builder")]
+pub fn fixture_set() -> (
+    aurora_router::data::LabelledSet,
+    aurora_router::embed::PrecomputedEmbeddings,
+) {
+    let set = aurora_router::data::LabelledSet::load(
+        &fixture("prompts.jsonl"),
+        &fixture("results.csv"),
+        &fixture("models.json"),
+    )
+    .unwrap();
+    let mut e = aurora_router::embed::PrecomputedEmbeddings::load(
+        fixture("embeddings_minilm.f16.npy"),
+        "all-MiniLM-L6-v2",
+    )
+    .unwrap();
+    e.check_rows(set.prompts.len()).unwrap();
+    e.normalize_rows().unwrap();
+    (set, e)
+}
+
 /// The repo root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
